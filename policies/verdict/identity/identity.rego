@@ -1,0 +1,43 @@
+# METADATA
+# title: Identity
+# description: |
+#   Resolves the authenticated principal to an ERP account. The account is the
+#   ERP user the credential names (input.principal.erp_user: the cmicuser claim or
+#   the Basic username) or, when it names none, the mapping of the identity
+#   provider and OAuth client id in data.erp.accounts.clients.
+package verdict.identity
+
+# METADATA
+# description: |
+#   The ERP account name the principal resolves to: erp_user when present,
+#   else data.erp.accounts.clients[idp][client_id]. Undefined when neither.
+#   Defined even for names that are not known accounts (see `known`).
+account_id := name if {
+	name := input.principal.erp_user
+	is_string(name)
+	name != ""
+} else := data.erp.accounts.clients[input.principal.idp][input.principal.client_id]
+
+# METADATA
+# description: The account's record in data.erp.accounts.users; undefined for an unknown account.
+account := data.erp.accounts.users[account_id]
+
+# METADATA
+# description: True when the principal resolves to an account listed in data.erp.accounts.users.
+default known := false
+
+known if account
+
+# METADATA
+# description: The account kind (service_account or user); "unknown" for an unknown account.
+default kind := "unknown"
+
+kind := account.kind
+
+# METADATA
+# description: |
+#   The principal as the decision reports it: {"id", "kind"}. id is the resolved
+#   account name (even when unknown); it is absent when nothing resolves.
+principal := {"id": account_id, "kind": kind} if {
+	account_id
+} else := {"kind": kind}

@@ -1,0 +1,157 @@
+// The authentication layer as a Fastify plugin. It identifies the caller whose
+// credential is in the Authorization header and grants nothing.
+//
+//   await app.register(authn, { config })
+//   const result = await app.authenticate(request)   // never throws
+//   if (!result.ok) → 401 with result.code
+//
+// A bad credential, an untrusted token or an IdP outage is an `ok: false`
+// decision (fail closed), never an exception or a 5xx.
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyBaseLogger } from 'fastify'
+import fp from 'fastify-plugin'
+import { BasicAuthenticator } from './basic.js'
+import { resolveAuthnConfig, type AuthnConfig, type AuthnConfigInput } from './config.js'
+import { createCounters, type AuthnCounters } from './counters.js'
+import { failure } from './failures.js'
+import { JwtAuthenticator, type JwtCodec } from './jwt.js'
+import type { AuthnResult } from './principal.js'
+import { createSecretStore, loadPepper, loadSecretsFile, type SecretStore, type digestSecret } from './secrets.js'
+
+export type { AuthnResult, Principal } from './principal.js'
+export type { AuthnFailure, FailureCode } from './failures.js'
+export type { AuthnCounters } from './counters.js'
+export type { AuthnConfig, AuthnConfigInput, IssuerConfig } from './config.js'
+export { AuthnConfigSchema, resolveAuthnConfig, AUTHN_DEFAULTS } from './config.js'
+export { FAILURES } from './failures.js'
+export { hashSecret } from './secrets.js'
+
+/** The parts of a request authentication reads; a FastifyRequest fits. */
+export interface AuthnRequest {
+  headers: { authorization?: string | string[] | undefined }
+  ip?: string
+}
+
+export interface Authenticator {
+  authenticate: (request: AuthnRequest) => Promise<AuthnResult>
+  counters: Readonly<AuthnCounters>
+  close: () => Promise<void>
+}
+
+export interface AuthenticatorDeps {
+  /** @fastify/jwt's decode/verify (the plugin passes its own instance) */
+  jwt: JwtCodec
+  /** Basic secrets; loaded from config.basic.secretsFile when omitted */
+  secrets?: SecretStore
+  env?: NodeJS.ProcessEnv
+  now?: () => number
+  digest?: typeof digestSecret
+  log?: Pick<FastifyBaseLogger, 'error'>
+}
+
+async function loadSecretStore (config: AuthnConfig, env?: NodeJS.ProcessEnv): Promise<SecretStore> {
+  const records = config.basic.secretsFile !== undefined ? await loadSecretsFile(config.basic.secretsFile) : new Map()
+  return createSecretStore(records, await loadPepper(config.basic, env))
+}
+
+function headerValue (raw: string | string[] | undefined): string | undefined {
+  return Array.isArray(raw) ? raw[0] : raw
+}
+
+/**
+ * Builds the authenticator. Throws only for bad configuration (unreadable
+ * secrets file, missing pepper), at startup.
+ */
+export async function createAuthenticator (config: AuthnConfig, deps: AuthenticatorDeps): Promise<Authenticator> {
+  const counters = createCounters()
+  const now = deps.now ?? Date.now
+  const jwt = new JwtAuthenticator(config, { codec: deps.jwt, counters, now })
+  const basic = new BasicAuthenticator(config.basic, {
+    store: deps.secrets ?? await loadSecretStore(config, deps.env),
+    counters,
+    now,
+    ...(deps.digest !== undefined ? { digest: deps.digest } : {})
+  })
+
+  async function dispatch (request: AuthnRequest): Promise<AuthnResult> {
+    const header = headerValue(request.headers.authorization)
+    if (header === undefined || header.trim() === '') return failure('credential_missing')
+    const space = header.indexOf(' ')
+    const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase()
+    const credential = space === -1 ? '' : header.slice(space + 1).trim()
+    switch (scheme) {
+      case 'bearer':
+        return credential === '' ? failure('token_malformed') : await jwt.authenticate(credential)
+      case 'basic':
+        return await basic.authenticate(credential, request.ip)
+      default:
+        return failure('scheme_unsupported')
+    }
+  }
+
+  return {
+    async authenticate (request) {
+      try {
+        return await dispatch(request)
+      } catch (err) {
+        // Not a client's fault, but still a decision: fail closed. Log the
+        // error name only; messages of crypto/parse errors may quote input.
+        deps.log?.error({ err: { name: (err as Error)?.name } }, 'authentication failed unexpectedly')
+        return failure('authn_error')
+      }
+    },
+    counters,
+    close: () => jwt.close()
+  }
+}
+
+export interface AuthnPluginOptions {
+  /** the `authn` config section, raw or already resolved */
+  config: AuthnConfigInput | AuthnConfig
+  secrets?: SecretStore
+  env?: NodeJS.ProcessEnv
+  now?: () => number
+  digest?: typeof digestSecret
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Authenticates the caller in the Authorization header. Never throws. */
+    authenticate: (request: AuthnRequest) => Promise<AuthnResult>
+    /** Counters for /health and /metrics. */
+    authnCounters: Readonly<AuthnCounters>
+  }
+}
+
+export default fp<AuthnPluginOptions>(async function authn (fastify, opts) {
+  const config = resolveAuthnConfig(opts.config)
+
+  // @fastify/jwt lives in its own encapsulated context so it cannot clash with
+  // another registration of it elsewhere in the app. Keys are never resolved
+  // through its `secret`: every verify call passes the issuer's key itself.
+  let codec: JwtCodec | undefined
+  await fastify.register(async function authnJwt (scope) {
+    await scope.register(fastifyJwt, {
+      secret: () => { throw new Error('authn passes a key to every verify call') },
+      decode: { complete: true },
+      verify: {}
+    })
+    codec = {
+      decode: (token) => scope.jwt.decode(token),
+      verify: (token, options) => scope.jwt.verify(token, options)
+    }
+  })
+  if (codec === undefined) throw new Error('@fastify/jwt did not load')
+
+  const authenticator = await createAuthenticator(config, {
+    jwt: codec,
+    log: fastify.log,
+    ...(opts.secrets !== undefined ? { secrets: opts.secrets } : {}),
+    ...(opts.env !== undefined ? { env: opts.env } : {}),
+    ...(opts.now !== undefined ? { now: opts.now } : {}),
+    ...(opts.digest !== undefined ? { digest: opts.digest } : {})
+  })
+  fastify.decorate('authenticate', authenticator.authenticate)
+  fastify.decorate('authnCounters', authenticator.counters)
+  fastify.addHook('onClose', async () => { await authenticator.close() })
+}, { name: 'authn', fastify: '5.x' })

@@ -1,0 +1,98 @@
+// Configuration: one YAML file (VERDICT_CONFIG, default config/verdict.yaml), a few
+// environment overrides for what differs between deployments, defaults for the
+// rest, and a schema check so a typo stops the start instead of weakening security.
+import { readFileSync } from 'node:fs'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { parse as parseYaml } from 'yaml'
+import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn/config.js'
+import { ConfigInvalidError } from './errors.js'
+
+export const ConfigSchema = Type.Object({
+  server: Type.Object({
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8181 }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024, default: 64 * 1024 }),
+    /** worker processes, each with its own policy instance; `auto` = one per core */
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], { default: 'auto' }),
+    logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
+      Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
+  }, { additionalProperties: false, default: {} }),
+  policy: Type.Object({
+    dir: Type.Optional(Type.String({ minLength: 1 })),
+    bundleFile: Type.Optional(Type.String({ minLength: 1 })),
+    entrypoint: Type.String({ minLength: 1, default: 'verdict/decision' })
+  }, { additionalProperties: false, default: {} }),
+  authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} })
+}, { additionalProperties: false })
+
+export type Config = Static<typeof ConfigSchema>
+
+export const DEFAULT_CONFIG_FILE = 'config/verdict.yaml'
+
+type Env = Record<string, string | undefined>
+
+/** Applies the environment overrides that exist (documented in README, "Configuration"). */
+function applyEnv (raw: Record<string, unknown>, env: Env): void {
+  const section = (name: string): Record<string, unknown> => {
+    const s = raw[name]
+    if (s !== null && typeof s === 'object') return s as Record<string, unknown>
+    const created: Record<string, unknown> = {}
+    raw[name] = created
+    return created
+  }
+  if (env.VERDICT_HOST) section('server').host = env.VERDICT_HOST
+  if (env.VERDICT_PORT) section('server').port = Number(env.VERDICT_PORT)
+  if (env.VERDICT_LOG_LEVEL) section('server').logLevel = env.VERDICT_LOG_LEVEL
+  if (env.VERDICT_WORKERS) section('server').workers = env.VERDICT_WORKERS === 'auto' ? 'auto' : Number(env.VERDICT_WORKERS)
+  if (env.VERDICT_POLICY_DIR) {
+    section('policy').dir = env.VERDICT_POLICY_DIR
+    delete section('policy').bundleFile
+  }
+  if (env.VERDICT_POLICY_BUNDLE) {
+    section('policy').bundleFile = env.VERDICT_POLICY_BUNDLE
+    delete section('policy').dir
+  }
+}
+
+/** Validates a configuration object (already parsed), filling in defaults. */
+export function parseConfig (raw: unknown, env: Env = {}): Config {
+  const copy = structuredClone(raw ?? {}) as Record<string, unknown>
+  if (copy === null || typeof copy !== 'object' || Array.isArray(copy)) throw new ConfigInvalidError('the top level must be a mapping')
+  applyEnv(copy, env)
+  const withDefaults = Value.Default(ConfigSchema, copy)
+  if (!Value.Check(ConfigSchema, withDefaults)) {
+    const first = Value.Errors(ConfigSchema, withDefaults).First()
+    throw new ConfigInvalidError(`${first?.path || '/'}: ${first?.message ?? 'invalid'}`)
+  }
+  const config = withDefaults as Config
+  if (Boolean(config.policy.dir) === Boolean(config.policy.bundleFile)) {
+    throw new ConfigInvalidError('/policy: set exactly one of dir and bundleFile')
+  }
+  try {
+    // The rules a schema cannot say (one key source per issuer, per-profile
+    // requirements) are checked now, so a bad issuer stops the start.
+    resolveAuthnConfig(config.authn)
+  } catch (err) {
+    if (err instanceof AuthnConfigError) throw new ConfigInvalidError(`/authn: ${err.problems.join('; ')}`)
+    throw err
+  }
+  return config
+}
+
+export function loadConfig (env: Env = process.env): Config {
+  const file = env.VERDICT_CONFIG ?? DEFAULT_CONFIG_FILE
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigInvalidError(`cannot read ${file} (${(err as Error).message})`)
+  }
+  let raw: unknown
+  try {
+    raw = parseYaml(text)
+  } catch (err) {
+    throw new ConfigInvalidError(`${file} is not valid YAML (${(err as Error).message})`)
+  }
+  return parseConfig(raw, env)
+}

@@ -1,0 +1,32 @@
+// The OPA CLI, pinned and put at .tools/bin/opa by `npm install`
+// (scripts/setup-opa.mjs). OPA_BIN overrides, for machines that provide it.
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+export function opaBinary (): string {
+  return process.env.OPA_BIN ?? fileURLToPath(new URL('../../.tools/bin/opa', import.meta.url))
+}
+
+export interface OpaRunResult { stdout: string, stderr: string }
+
+/** Runs the OPA CLI; rejects with its stderr text when it exits non-zero. */
+export async function runOpa (args: string[], options: { cwd?: string, timeoutMs?: number } = {}): Promise<OpaRunResult> {
+  try {
+    return await run(opaBinary(), args, {
+      cwd: options.cwd,
+      timeout: options.timeoutMs ?? 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+      encoding: 'utf8'
+    })
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string, stdout?: string }
+    if (e.code === 'ENOENT') {
+      throw new Error(`OPA CLI not found at ${opaBinary()}: run \`npm install\` (it builds the pinned OPA) or set OPA_BIN`)
+    }
+    const detail = (e.stderr ?? '').trim() || (e.stdout ?? '').trim() || e.message
+    throw new Error(detail)
+  }
+}

@@ -1,0 +1,63 @@
+// The one adapter around @open-policy-agent/opa-wasm. The library throws bare
+// strings and plain objects (opa_abort text, "entrypoint … is not valid",
+// `{ message: "not implemented: built-in function …" }`); here they become a typed
+// PolicyEvaluationError. An undefined result (`[]`) becomes an explicit deny, so no
+// path out of this file can be mistaken for an allow.
+import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm'
+import { PolicyBundleError, PolicyEvaluationError } from '../errors.js'
+import type { PolicyBundle } from './bundle.js'
+import { type PolicyInput, type PolicyResult, undefinedResultDeny, toPolicyResult } from './result.js'
+
+export interface PolicyIdentity { revision: string, digest: string }
+
+export interface DecisionPolicy extends PolicyIdentity {
+  readonly entrypoint: string
+  evaluate (input: PolicyInput): PolicyResult
+}
+
+export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: string): Promise<DecisionPolicy> {
+  let wasm: LoadedPolicy
+  try {
+    wasm = await loadPolicy(bundle.wasm)
+    wasm.setData(toArrayBuffer(bundle.dataJson))
+  } catch (thrown) {
+    throw new PolicyBundleError(`policy.wasm does not load: ${describe(thrown)}`)
+  }
+  if (!Object.hasOwn(wasm.entrypoints ?? {}, entrypoint)) {
+    throw new PolicyBundleError(`policy.wasm has no entrypoint ${entrypoint} (it has: ${Object.keys(wasm.entrypoints ?? {}).join(', ') || 'none'})`)
+  }
+  return {
+    revision: bundle.revision,
+    digest: bundle.digest,
+    entrypoint,
+    evaluate (input: PolicyInput): PolicyResult {
+      let resultSet: unknown
+      try {
+        // JSON text as an ArrayBuffer skips the library's own JSON.stringify + copy.
+        resultSet = wasm.evaluate(toArrayBuffer(Buffer.from(JSON.stringify(input))), entrypoint)
+      } catch (thrown) {
+        throw new PolicyEvaluationError(describe(thrown))
+      }
+      if (!Array.isArray(resultSet) || resultSet.length === 0) return undefinedResultDeny()
+      return toPolicyResult((resultSet[0] as { result?: unknown }).result)
+    }
+  }
+}
+
+function toArrayBuffer (buf: Buffer): ArrayBuffer {
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer
+}
+
+/** Text of whatever the library threw: an Error, a string, or `{ message }`. */
+export function describe (thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message
+  if (typeof thrown === 'string') return thrown
+  if (thrown !== null && typeof thrown === 'object' && 'message' in thrown && typeof thrown.message === 'string') {
+    return thrown.message
+  }
+  try {
+    return JSON.stringify(thrown)
+  } catch {
+    return String(thrown)
+  }
+}

@@ -1,0 +1,78 @@
+// The policy's input and result types (docs/POLICY-CONTRACT.md), and the check
+// that turns whatever the WASM returned into a typed result. A result that does not
+// have the contract's shape is an engine failure (5xx), never an allow.
+import type { Principal } from '../authn/principal.js'
+import { PolicyEvaluationError } from '../errors.js'
+import { canonicalRows, isRows, type Rows } from '../rows/ucast.js'
+
+export type Action = 'create' | 'retrieve' | 'update' | 'delete'
+
+export interface Endpoint {
+  env: string
+  module: string
+  version: string
+  resource: string
+  id?: string
+}
+
+export interface PolicyInput {
+  principal: Principal
+  action: Action
+  request: { method: string, path: string, query?: Record<string, string> }
+  endpoint: Endpoint
+  resource?: Record<string, unknown>
+}
+
+export type Layer = 'authentication' | 'api' | 'application' | 'policy'
+
+export interface Reason {
+  layer: Layer
+  code: string
+  message: string
+}
+
+export interface PolicyResult {
+  allow: boolean
+  status: 200 | 403
+  principal?: { id: string, kind: string }
+  reasons: Reason[]
+  rows: Rows
+}
+
+/** What an undefined policy result means: deny, said plainly. */
+export function undefinedResultDeny (): PolicyResult {
+  return {
+    allow: false,
+    status: 403,
+    reasons: [{ layer: 'policy', code: 'policy_undefined', message: 'the policy produced no decision for this request; denied by default' }],
+    rows: { kind: 'none' }
+  }
+}
+
+const LAYERS = new Set<string>(['authentication', 'api', 'application', 'policy'])
+
+export function toPolicyResult (value: unknown): PolicyResult {
+  if (value === null || typeof value !== 'object') throw malformed('is not an object')
+  const r = value as Record<string, unknown>
+  if (typeof r.allow !== 'boolean') throw malformed('has no boolean allow')
+  const status = r.status
+  if (status !== 200 && status !== 403) throw malformed('has a status other than 200 or 403')
+  if ((r.allow && status !== 200) || (!r.allow && status === 200)) throw malformed('has allow and status that disagree')
+  if (!Array.isArray(r.reasons) || !r.reasons.every(isReason)) throw malformed('has malformed reasons')
+  if (!isRows(r.rows)) throw malformed('has malformed rows')
+  const reasons = r.reasons.map((x: Reason) => ({ layer: x.layer, code: x.code, message: x.message }))
+  const result: PolicyResult = { allow: r.allow, status, reasons, rows: canonicalRows(r.rows) }
+  const p = r.principal as Record<string, unknown> | undefined
+  if (p && typeof p.id === 'string' && typeof p.kind === 'string') result.principal = { id: p.id, kind: p.kind }
+  return result
+}
+
+function isReason (value: unknown): value is Reason {
+  const r = value as Record<string, unknown> | null
+  return r !== null && typeof r === 'object' && typeof r.layer === 'string' && LAYERS.has(r.layer) &&
+    typeof r.code === 'string' && typeof r.message === 'string'
+}
+
+function malformed (what: string): Error {
+  return new PolicyEvaluationError(`the policy result ${what}`)
+}

@@ -1,0 +1,26 @@
+// Every error code Verdict answers with, in one place. A client's mistake is a
+// 4xx with `{ code, message }`; anything else is a 5xx whose details stay in the
+// log (the error handler in app.ts hides them). Decisions themselves — including
+// "the credential failed" (status 401 in the body) — are not errors.
+import createError from '@fastify/error'
+
+// Malformed decision requests (HTTP 400)
+export const InvalidJsonError = createError('invalid_json', 'request body is not valid JSON: %s', 400)
+export const BodyTooDeepError = createError('body_too_deep', 'request body nests deeper than %d levels', 400)
+export const InvalidRequestError = createError('request_invalid', '%s', 400)
+export const MethodUnknownError = createError('method_unknown', 'method %s is not one of GET, HEAD, POST, PUT, PATCH, DELETE', 400)
+export const PathNotApiError = createError('path_not_api', 'path %s is not an ERP REST API path (/{env}/{module}-rest-api/rest/{version}/{resource}[/{id}])', 400)
+
+// Transport-level client errors
+export const BodyTooLargeError = createError('body_too_large', 'request body is larger than %d bytes', 413)
+export const UnsupportedMediaTypeError = createError('unsupported_media_type', 'send the decision request as application/json', 415)
+export const NotFoundError = createError('not_found', 'route %s %s does not exist', 404)
+
+// Engine failures (HTTP 5xx, never an allow)
+export const PolicyNotLoadedError = createError('policy_not_loaded', 'no policy is loaded yet', 503)
+export const PolicyEvaluationError = createError('policy_evaluation_failed', 'policy evaluation failed: %s', 500)
+export const PolicyCompileError = createError('policy_compile_failed', 'policy compilation failed: %s', 500)
+export const PolicyBundleError = createError('policy_bundle_invalid', 'policy bundle is invalid: %s', 500)
+
+// Configuration (raised at start-up, before anything listens)
+export const ConfigInvalidError = createError('config_invalid', 'configuration is invalid: %s', 500)

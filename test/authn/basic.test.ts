@@ -1,0 +1,143 @@
+// HTTP Basic for service accounts: hashed secrets from a YAML file, one code
+// for unknown user and wrong secret, the same hash for both, rate limiting.
+import t, { type Test } from 'tap'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { parseBasicCredential } from '../../src/authn/basic.js'
+import { resolveAuthnConfig } from '../../src/authn/config.js'
+import {
+  createSecretStore, digestSecret, hashSecret, loadPepper, parseSecrets, SecretsError, type SecretRecord
+} from '../../src/authn/secrets.js'
+import { basic, buildApp } from './fixtures/app.js'
+
+const PEPPER = 'pepper-for-tests-0123456789abcdef'
+const PAYROLL = 'ACME||SVC_PAYROLL'
+const PAYROLL_SECRET = 'k7Qf:2vX9-payroll-machine-secret-8d1e'
+const HR = 'ACME||SVC_HR'
+const HR_SECRET = 'correct horse battery staple'
+
+async function secretsFile (t: Test): Promise<string> {
+  const dir = t.testdir()
+  const path = join(dir, 'secrets.yaml')
+  const records: Record<string, SecretRecord> = {
+    [PAYROLL]: await hashSecret(PAYROLL_SECRET, 'hmac-sha256', PEPPER),
+    [HR]: await hashSecret(HR_SECRET, 'scrypt')
+  }
+  await writeFile(path, stringify(records))
+  return path
+}
+
+t.test('service accounts authenticate with hashed secrets from the file', async (t) => {
+  const app = await buildApp({ basic: { secretsFile: await secretsFile(t) } }, { env: { VERDICT_BASIC_PEPPER: PEPPER } })
+  t.teardown(() => app.close())
+
+  t.same(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET)), {
+    ok: true,
+    principal: { method: 'basic', idp: 'basic', subject: PAYROLL, erp_user: PAYROLL, roles: [], scopes: [] }
+  }, 'hmac-sha256 record; the secret itself contains a colon')
+  t.match(await app.authenticate(basic(HR, HR_SECRET)), { ok: true, principal: { subject: HR } }, 'scrypt record')
+  t.match(await app.authenticate({ headers: { authorization: `basic ${Buffer.from(`${HR}:${HR_SECRET}`).toString('base64')}` } }),
+    { ok: true }, 'the scheme name is case-insensitive')
+
+  t.match(await app.authenticate(basic(PAYROLL, 'wrong')), { ok: false, code: 'basic_invalid_credentials' }, 'wrong secret')
+  t.match(await app.authenticate(basic(HR, '')), { ok: false, code: 'basic_invalid_credentials' }, 'empty secret')
+  t.match(await app.authenticate(basic('ACME||NOBODY', PAYROLL_SECRET)), { ok: false, code: 'basic_invalid_credentials' }, 'unknown user: same code')
+  t.equal(app.authnCounters.basicAccepted, 3)
+  t.equal(app.authnCounters.basicRejected, 3)
+})
+
+t.test('malformed Basic credentials', async (t) => {
+  const app = await buildApp({})
+  t.teardown(() => app.close())
+  const b64 = (s: string): string => Buffer.from(s).toString('base64')
+  const variants: Array<[string, string]> = [
+    ['no credential', 'Basic'],
+    ['empty credential', 'Basic   '],
+    ['not base64', 'Basic !!!not-base64!!!'],
+    ['base64 without padding', 'Basic YWJjZA'],
+    ['no colon', `Basic ${b64('ACME||SVC_PAYROLL')}`],
+    ['empty username', `Basic ${b64(':secret')}`],
+    ['username with a control character', `Basic ${b64('ACME||SVC\n:secret')}`],
+    ['username over 256 characters', `Basic ${b64(`${'U'.repeat(257)}:secret`)}`],
+    ['credential over 2 KiB', `Basic ${b64(`user:${'s'.repeat(2000)}`)}`]
+  ]
+  for (const [name, authorization] of variants) {
+    const result = await app.authenticate({ headers: { authorization } })
+    t.match(result, { ok: false, code: 'basic_malformed' }, name)
+  }
+})
+
+t.test('the username ends at the first colon', async (t) => {
+  t.match(parseBasicCredential(Buffer.from('ACME||SVC:a:b:c').toString('base64')), { ok: true, username: 'ACME||SVC', secret: 'a:b:c' })
+})
+
+t.test('repeated failures are rate limited per username and per address', async (t) => {
+  let offsetMs = 0
+  const app = await buildApp(
+    { basic: { secretsFile: await secretsFile(t), rateLimit: { maxFailures: 5, windowSec: 60, maxFailuresPerAddress: 8 } } },
+    { env: { VERDICT_BASIC_PEPPER: PEPPER }, now: () => Date.now() + offsetMs })
+  t.teardown(() => app.close())
+
+  for (let i = 0; i < 5; i++) {
+    t.match(await app.authenticate(basic(PAYROLL, `guess-${i}`, '10.0.0.1')), { code: 'basic_invalid_credentials' })
+  }
+  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, '10.0.0.2')), { ok: false, code: 'basic_rate_limited' },
+    'the 6th attempt is refused unchecked, even with the right secret, from any address')
+  t.equal(app.authnCounters.basicRateLimited, 1)
+
+  offsetMs = 61_000
+  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, '10.0.0.2')), { ok: true }, 'after the window the account works again')
+
+  // Per address: failures spread over many usernames from one address.
+  for (let i = 0; i < 8; i++) await app.authenticate(basic(`ACME||GHOST_${i}`, 'x', '10.0.0.1'))
+  t.match(await app.authenticate(basic(HR, HR_SECRET, '10.0.0.1')), { ok: false, code: 'basic_rate_limited' }, 'address 10.0.0.1 is blocked')
+  t.match(await app.authenticate(basic(HR, HR_SECRET, '10.0.0.3')), { ok: true }, 'another address is not')
+})
+
+t.test('an unknown user runs the same hash as a known one', async (t) => {
+  const records = new Map<string, SecretRecord>([[HR, await hashSecret(HR_SECRET, 'scrypt')]])
+  const store = createSecretStore(records, undefined)
+  const hashed: SecretRecord[] = []
+  const digest: typeof digestSecret = async (secret, record, pepper) => {
+    hashed.push(record)
+    return await digestSecret(secret, record, pepper)
+  }
+  const app = await buildApp({}, { secrets: store, digest })
+  t.teardown(() => app.close())
+
+  t.match(await app.authenticate(basic('ACME||NOBODY', 'guess')), { code: 'basic_invalid_credentials' })
+  t.equal(hashed.length, 1, 'the hash ran once for the unknown user')
+  t.equal(hashed[0], store.dummy, 'against the dummy record')
+  t.equal(store.dummy.scheme, 'scrypt', 'which mirrors the costliest scheme in the file')
+  const dummy = store.dummy as Extract<SecretRecord, { scheme: 'scrypt' }>
+  const real = records.get(HR) as Extract<SecretRecord, { scheme: 'scrypt' }>
+  t.match(dummy, { N: real.N, r: real.r, p: real.p }, 'with the same cost parameters')
+
+  await app.authenticate(basic(HR, 'guess'))
+  t.equal(hashed[1], records.get(HR), 'a known user is hashed with its own record')
+})
+
+t.test('secrets file and pepper handling', async (t) => {
+  t.throws(() => parseSecrets('u: { scheme: md5, hash: abc }'), SecretsError, 'unknown scheme refused')
+  t.throws(() => parseSecrets('u: { scheme: scrypt, salt: AA==, hash: AA==, N: 2, r: 8, p: 1 }'), SecretsError, 'N out of bounds')
+  t.throws(() => parseSecrets('- not a map'), SecretsError)
+  t.same([...parseSecrets('').keys()], [], 'an empty file has no accounts')
+  const err = t.throws(() => parseSecrets('u: { scheme: hmac-sha256, hash: "not base64!" }')) as Error
+  t.notMatch(err.message, 'not base64!', 'errors name the place, never the value')
+
+  const hmacOnly = new Map<string, SecretRecord>([['u', { scheme: 'hmac-sha256', hash: 'AA==' }]])
+  t.throws(() => createSecretStore(hmacOnly, undefined), SecretsError, 'hmac records need a pepper')
+  t.equal(createSecretStore(hmacOnly, Buffer.from(PEPPER)).dummy.scheme, 'hmac-sha256')
+  await t.rejects(hashSecret('s', 'hmac-sha256', 'short'), SecretsError, 'a short pepper is refused')
+
+  const basicConfig = resolveAuthnConfig({}).basic
+  t.equal((await loadPepper(basicConfig, { VERDICT_BASIC_PEPPER: PEPPER }))?.toString(), PEPPER, 'pepper from the default env variable')
+  t.equal(await loadPepper(basicConfig, {}), undefined, 'no pepper configured')
+  await t.rejects(loadPepper(basicConfig, { VERDICT_BASIC_PEPPER: 'short' }), SecretsError)
+  const pepperFile = join(t.testdir(), 'pepper')
+  await writeFile(pepperFile, `${PEPPER}\n`)
+  t.equal((await loadPepper({ ...basicConfig, pepperFile }, {}))?.toString(), PEPPER, 'pepper from a file, newline trimmed')
+
+  await t.rejects(buildApp({ basic: { secretsFile: join(t.testdir(), 'missing.yaml') } }), 'a missing secrets file fails at start-up')
+})

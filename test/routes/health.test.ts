@@ -1,0 +1,50 @@
+// /health is ready only while a policy is loaded; without one, decisions are 503
+// (never an allow) and /health says why. A prebuilt bundle serves like a directory.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { wasmCapabilitiesFile } from '../../src/engine/compiler.js'
+import { runOpa } from '../../src/engine/opa-cli.js'
+import { buildApp, POLICY_DIR } from '../helpers/app.js'
+
+const decideBody = { request: { method: 'GET', path: '/cmictest/jc-rest-api/rest/1/jcjob' } }
+const brokenPolicies = new URL('../fixtures/wasm-unsupported', import.meta.url).pathname
+
+t.test('a policy that fails to load: 503 for health and decisions', async (t) => {
+  const app = await buildApp({ policy: { dir: brokenPolicies, entrypoint: 'fixture/decision' } })
+  t.teardown(() => app.close())
+
+  const health = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 503)
+  t.match(health.json(), { status: 'failed', policy: { state: 'failed', error: /time\.now_ns/ } })
+
+  const res = await app.inject({ method: 'POST', url: '/v1/decide', payload: decideBody })
+  t.equal(res.statusCode, 503)
+  t.same(res.json(), { code: 'POLICY_NOT_LOADED', message: 'no policy is loaded yet' })
+})
+
+t.test('a bundle built by opa build serves decisions', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'verdict-bundle-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const bundleFile = join(dir, 'bundle.tar.gz')
+  await runOpa(['build', '-t', 'wasm', '-e', 'verdict/decision', '--capabilities', wasmCapabilitiesFile(),
+    '--ignore', '*_test.rego', '--revision', 'release-42', '-o', bundleFile, POLICY_DIR])
+
+  const app = await buildApp({ policy: { bundleFile } })
+  t.teardown(() => app.close())
+  const health = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 200)
+  t.match(health.json(), { status: 'ready', policy: { revision: 'release-42', digest: /^sha256:[0-9a-f]{64}$/ } })
+
+  const d = (await app.inject({ method: 'POST', url: '/v1/decide', payload: decideBody })).json()
+  t.match(d, { allow: false, status: 401, policy: { revision: 'release-42' } }, 'the manifest revision names the policy')
+})
+
+t.test('a bundle file that does not exist', async (t) => {
+  const app = await buildApp({ policy: { bundleFile: '/nonexistent/bundle.tar.gz' } })
+  t.teardown(() => app.close())
+  const health = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 503)
+  t.match(health.json(), { status: 'failed', policy: { error: /ENOENT/ } })
+})
