@@ -139,7 +139,7 @@ test_collection_with_no_rows_is_denied if {
 }
 
 test_role_on_undeclared_object_is_denied if {
-	d := verdict.decision with input as _in(_basic("ACME||SVC_PROCORE"), "GET", "retrieve", "po", "pomast")
+	d := verdict.decision with input as _in(_procore, "GET", "retrieve", "po", "pomast")
 		with data.erp.api.roles.PM_SYNC.endpoints as {"po/pomast": ["retrieve"]}
 	_codes(d) == ["role_grants_action", "object_unknown"]
 	d.allow == false

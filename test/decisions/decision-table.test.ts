@@ -4,7 +4,7 @@
 // callers, collections with their exact row filters, and single records.
 import t from 'tap'
 import { buildApp } from '../helpers/app.js'
-import { startCallers, type CallerName } from './callers.js'
+import { startCallers, type CallerName } from '../helpers/callers.js'
 
 // UCAST builders for the expected filters
 const eq = (field: string, value: unknown): object => ({ type: 'field', field, operator: 'eq', value })
@@ -125,6 +125,8 @@ const cases: Case[] = [
   // Authenticated, but no ERP account: authentication grants nothing
   { caller: 'unmapped app (entra)', method: 'GET', endpoint: 'jc/jcjob', status: 403, principal: { id: '0f0f0f0f-1111-2222-3333-444444444444', kind: 'unknown', idp: 'entra' }, reasons: ['api:account_unknown'], rows: 'none' },
   { caller: 'unknown erp user (local)', method: 'GET', endpoint: 'sys/currency', status: 403, reasons: ['api:account_unknown'] },
+  // A trusted issuer naming an account that is bound to another provider (Basic only)
+  { caller: 'payroll named by a token (local)', method: 'GET', endpoint: 'hcm/pyemployee', status: 403, principal: { id: 'ACME||SVC_PAYROLL', kind: 'service_account', idp: 'local' }, reasons: ['api:idp_not_allowed'] },
 
   // The authentication layer's denies never reach the policy
   { caller: 'none', method: 'GET', endpoint: 'jc/jcjob', status: 401, principal: null, reasons: ['authentication:credential_missing'], rows: 'none' },

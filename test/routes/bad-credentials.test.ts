@@ -5,7 +5,7 @@
 import t from 'tap'
 import { craftToken, generateKey, hmacSignature, startJwksServer, tamperPayload } from '../helpers/jwks-server.js'
 import { buildApp } from '../helpers/app.js'
-import { startCallers } from '../decisions/callers.js'
+import { startCallers } from '../helpers/callers.js'
 
 const AUDIENCE = 'api://verdict'
 

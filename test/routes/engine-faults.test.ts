@@ -2,7 +2,7 @@
 // is a 403 deny said plainly; a malformed result or a runtime abort is a 500 whose
 // details stay in the log. Never an allow.
 import t from 'tap'
-import { startCallers } from '../decisions/callers.js'
+import { startCallers } from '../helpers/callers.js'
 import { buildApp } from '../helpers/app.js'
 
 t.test('engine faults through POST /v1/decide', async (t) => {

@@ -37,10 +37,13 @@ bypassed if input.action in data.erp.api.bypass[endpoint]
 # METADATA
 # description: |
 #   What the API security layer decided, as one reason {layer, code, message}.
-#   Codes: account_unknown, bypass, no_api_role, role_grants_action,
-#   action_not_granted. Checked in that order.
+#   Codes: account_unknown, idp_not_allowed, bypass, no_api_role,
+#   role_grants_action, action_not_granted. Checked in that order.
 reason := _reason("account_unknown", _unknown_message) if {
 	not identity.known
+} else := _reason("idp_not_allowed", msg) if {
+	not identity.idp_allowed
+	msg := sprintf("account %s may not be authenticated by identity provider %s (allowed: %s)", [identity.account_id, input.principal.idp, concat(", ", identity.account.idps)])
 } else := _reason("bypass", msg) if {
 	bypassed
 	msg := sprintf("%s on %s is on the API security bypass list", [input.action, endpoint])

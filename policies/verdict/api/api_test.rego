@@ -14,10 +14,15 @@ _api := {
 }
 
 _in(user, action, module, resource) := {
-	"principal": {"idp": "basic", "erp_user": user},
+	"principal": {"idp": _idp(user), "erp_user": user},
 	"action": action,
 	"endpoint": {"module": module, "resource": resource},
 }
+
+# An identity provider the account may be authenticated by (example data), else basic.
+_idp(user) := idp if {
+	idp := data.erp.accounts.users[user].idps[0]
+} else := "basic"
 
 _reason(user, action, module, resource) := r if {
 	r := api.reason with input as _in(user, action, module, resource)
@@ -175,4 +180,45 @@ test_example_assignments_name_known_accounts_and_defined_roles if {
 _declared(key) if {
 	[module, resource] := split(key, "/")
 	data.erp.objects[resource].module == module
+}
+
+# --- identity provider binding ---
+
+_bound := {"users": {
+	"A": {"kind": "service_account", "idps": ["entra"]},
+	"B": {"kind": "service_account"},
+}}
+
+_as(user, idp) := r if {
+	r := api.reason with input as {"principal": {"idp": idp, "erp_user": user}, "action": "retrieve", "endpoint": {"module": "pm", "resource": "scmast"}}
+		with data.erp.accounts as _bound
+		with data.erp.api as _api
+}
+
+test_idp_bound_account_refuses_other_providers if {
+	_as("A", "entra").code == "role_grants_action"
+	r := _as("A", "okta")
+	r.code == "idp_not_allowed"
+	r.message == "account A may not be authenticated by identity provider okta (allowed: entra)"
+}
+
+test_idp_binding_applies_before_the_bypass_list if {
+	r := api.reason with input as {"principal": {"idp": "basic", "erp_user": "A"}, "action": "retrieve", "endpoint": {"module": "sys", "resource": "currency"}}
+		with data.erp.accounts as _bound
+		with data.erp.api as _api
+	r.code == "idp_not_allowed"
+}
+
+test_account_without_idps_accepts_every_provider if {
+	_as("B", "okta").code == "role_grants_action"
+	_as("B", "basic").code == "role_grants_action"
+}
+
+test_example_accounts_are_bound_to_their_providers if {
+	# Every example account names its providers, and each names at least one.
+	every user in data.erp.accounts.users {
+		count(user.idps) > 0
+	}
+	r := api.reason.code with input as {"principal": {"idp": "local", "erp_user": "ACME||SVC_PAYROLL"}, "action": "retrieve", "endpoint": {"module": "hcm", "resource": "pyemployee"}}
+	r == "idp_not_allowed"
 }

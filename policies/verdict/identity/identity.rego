@@ -29,6 +29,21 @@ default known := false
 known if account
 
 # METADATA
+# description: |
+#   True when the identity provider that authenticated the principal may act as
+#   the account: it is in the account's `idps` list, or the account lists none.
+#   Without this, any trusted issuer configured with an ERP-user claim could name
+#   any account; the list binds each account to the providers meant to speak for it.
+default idp_allowed := false
+
+idp_allowed if {
+	known
+	not account.idps
+}
+
+idp_allowed if input.principal.idp in account.idps
+
+# METADATA
 # description: The account kind (service_account or user); "unknown" for an unknown account.
 default kind := "unknown"
 

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { secretFileName, writeDevSecrets } from '../../src/cli/dev-secrets.js'
-import { startJwksServer, type JwksServer } from '../helpers/jwks-server.js'
+import { startJwksServer, type JwksServer } from './jwks-server.js'
 
 export const TENANT = '4c6b7a1e-2f0d-4e8a-9b3c-5d1e7f9a0b2c'
 export const ENTRA_ISSUER = `https://login.microsoftonline.com/${TENANT}/v2.0`
@@ -26,6 +26,7 @@ export type CallerName =
   | 'payroll (basic)' | 'hr writer (basic)' | 'legacy ftp (basic)' | 'payroll, wrong secret (basic)'
   | 'power bi (entra)' | 'unmapped app (entra)'
   | 'procore (local)' | 'security admin (local)' | 'jane smith (local)' | 'unknown erp user (local)'
+  | 'payroll named by a token (local)'
   | 'none'
 
 export async function startCallers (): Promise<Callers> {
@@ -76,6 +77,7 @@ export async function startCallers (): Promise<Callers> {
     'security admin (local)': 'Bearer ' + localToken('secadmin-console', 'ACME||SECADMIN'),
     'jane smith (local)': 'Bearer ' + localToken('pm-desktop', 'ACME||JSMITH'),
     'unknown erp user (local)': 'Bearer ' + localToken('pm-desktop', 'ACME||NOBODY'),
+    'payroll named by a token (local)': 'Bearer ' + localToken('pm-desktop', 'ACME||SVC_PAYROLL'),
     none: ''
   }
 

@@ -1,0 +1,69 @@
+// The process, as `npm start` runs it: configuration from VERDICT_CONFIG, workers
+// (node:cluster), real HTTP, logs without credentials, and a clean exit on SIGTERM.
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { secretFileName, writeDevSecrets } from '../src/cli/dev-secrets.js'
+import { POLICY_DIR } from './helpers/app.js'
+
+// Runs src/server.ts as it is, with tap's TypeScript loader, so no build is needed.
+const tsLoader = import.meta.resolve('@tapjs/typescript/import')
+const serverEntry = new URL('../src/server.ts', import.meta.url).pathname
+
+t.test('two workers serve decisions and stop on SIGTERM', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'verdict-server-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await writeDevSecrets(dir, ['ACME||SVC_PAYROLL'])
+  const secret = (await readFile(join(dir, 'credentials', secretFileName('ACME||SVC_PAYROLL')), 'utf8')).trim()
+  const configFile = join(dir, 'verdict.yaml')
+  await writeFile(configFile, [
+    'server: { host: 127.0.0.1, port: 0, workers: 2, logLevel: info }',
+    `policy: { dir: ${JSON.stringify(POLICY_DIR)} }`,
+    `authn: { basic: { secretsFile: ${JSON.stringify(join(dir, 'secrets.yaml'))}, pepperFile: ${JSON.stringify(join(dir, 'pepper'))} } }`
+  ].join('\n'))
+
+  const child = spawn(process.execPath, ['--import', tsLoader, serverEntry], {
+    env: { ...process.env, VERDICT_CONFIG: configFile },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+
+  // Both workers say where they listen (cluster shares one port between them).
+  const deadline = Date.now() + 60_000
+  let ports: string[] = []
+  while (Date.now() < deadline) {
+    ports = [...output.matchAll(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1] as string)
+    if (ports.length >= 2) break
+    if (child.exitCode !== null) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.equal(ports.length, 2, 'two workers listening')
+  t.equal(new Set(ports).size, 1, 'on one shared port')
+  const base = `http://127.0.0.1:${ports[0] ?? '0'}`
+
+  const health = await fetch(`${base}/health`)
+  t.equal(health.status, 200)
+
+  const authorization = 'Basic ' + Buffer.from(`ACME||SVC_PAYROLL:${secret}`).toString('base64')
+  for (let i = 0; i < 6; i++) {
+    const res = await fetch(`${base}/v1/decide`, {
+      method: 'POST',
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ request: { method: 'GET', path: '/cmictest/hcm-rest-api/rest/1/pyemployee' } })
+    })
+    t.match(await res.json(), { allow: true, status: 200, principal: { id: 'ACME||SVC_PAYROLL' } })
+  }
+
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'SIGTERM: workers finish and the process exits 0')
+  t.match(output, /SIGTERM: stopping workers/)
+  t.notOk(output.includes(secret), 'the secret never reaches the log')
+  t.notOk(output.includes(authorization.slice(6)), 'the credential never reaches the log')
+  t.match(output, /"msg":"decision"/, 'decisions are logged')
+})
