@@ -29,9 +29,12 @@ export async function compilePolicies (options: CompileOptions): Promise<PolicyB
     const args = ['build', '-t', 'wasm', '-e', options.entrypoint,
       '--capabilities', wasmCapabilitiesFile(), '--ignore', '*_test.rego', '-o', bundleFile]
     if (options.revision) args.push('--revision', options.revision)
-    args.push(resolve(options.dir))
+    // Built from inside the directory: OPA writes source paths into policy.wasm,
+    // and relative paths keep the digest a function of the policies alone, not of
+    // where the checkout happens to be.
+    args.push('.')
     try {
-      await runOpa(args)
+      await runOpa(args, { cwd: resolve(options.dir) })
     } catch (err) {
       throw new PolicyCompileError((err as Error).message)
     }

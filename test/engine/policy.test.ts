@@ -84,3 +84,15 @@ t.test('bundles that cannot be used are refused with a reason', async (t) => {
   t.equal(withRevision.revision, 'abc123')
   await t.rejects(loadDecisionPolicy(withRevision, 'fixture/decision'), { code: 'POLICY_BUNDLE_INVALID', message: /does not load/ })
 })
+
+t.test('the digest depends on the policies, not on where they are checked out', async (t) => {
+  const { cp } = await import('node:fs/promises')
+  const elsewhere = await mkdtemp(join(tmpdir(), 'verdict-elsewhere-'))
+  t.teardown(() => rm(elsewhere, { recursive: true, force: true }))
+  const here = new URL('../../policies', import.meta.url).pathname
+  await cp(here, join(elsewhere, 'somewhere', 'else'), { recursive: true })
+  const a = await compilePolicies({ dir: here, entrypoint: 'verdict/decision' })
+  const b = await compilePolicies({ dir: join(elsewhere, 'somewhere', 'else'), entrypoint: 'verdict/decision' })
+  t.equal(a.digest, b.digest)
+  t.notOk(a.wasm.includes(Buffer.from(here)), 'no absolute path inside policy.wasm')
+})
