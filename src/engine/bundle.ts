@@ -8,6 +8,8 @@ import { Parser, type ReadEntry } from 'tar'
 import { PolicyBundleError } from '../errors.js'
 
 const MAX_FILE_BYTES = 64 * 1024 * 1024
+// What the WASM engine reads of a bundle; Rego sources and anything else are skipped.
+const BUNDLE_FILES = new Set(['.manifest', 'data.json', 'policy.wasm'])
 
 export interface BundleManifest {
   revision?: string
@@ -31,7 +33,7 @@ export async function readBundle (archive: Buffer): Promise<PolicyBundle> {
   const parser = new Parser({
     onReadEntry: (entry: ReadEntry) => {
       const name = entry.path.replace(/^\/+/, '')
-      if (entry.type !== 'File' || !['.manifest', 'data.json', 'policy.wasm', '/policy.wasm'].includes(name)) {
+      if (entry.type !== 'File' || !BUNDLE_FILES.has(name)) {
         entry.resume()
         return
       }

@@ -8,6 +8,8 @@ import { PolicyBundleError, PolicyEvaluationError } from '../errors.js'
 import type { PolicyBundle } from './bundle.js'
 import { type PolicyInput, type PolicyResult, undefinedResultDeny, toPolicyResult } from './result.js'
 
+const textEncoder = new TextEncoder()
+
 export interface PolicyIdentity { revision: string, digest: string }
 
 export interface DecisionPolicy extends PolicyIdentity {
@@ -33,8 +35,10 @@ export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: stri
     evaluate (input: PolicyInput): PolicyResult {
       let resultSet: unknown
       try {
-        // JSON text as an ArrayBuffer skips the library's own JSON.stringify + copy.
-        resultSet = wasm.evaluate(toArrayBuffer(Buffer.from(JSON.stringify(input))), entrypoint)
+        // JSON text as an ArrayBuffer skips the library's own JSON.stringify + copy;
+        // TextEncoder gives the text its own exactly-sized buffer (Buffer.from may
+        // hand out a slice of a shared pool).
+        resultSet = wasm.evaluate(textEncoder.encode(JSON.stringify(input)).buffer, entrypoint)
       } catch (thrown) {
         throw new PolicyEvaluationError(describe(thrown))
       }
