@@ -1,6 +1,7 @@
 // The Verdict app as a fastify plugin. It never listens: server.ts owns the
 // process, and tests register this plugin on a fresh instance and use inject().
 import type { FastifyInstance } from 'fastify'
+import decisionLog from './audit/index.js'
 import authn from './authn/index.js'
 import type { Config } from './config.js'
 import engine from './engine/index.js'
@@ -22,6 +23,7 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
 
   await fastify.register(authn, { config: config.authn })
   await fastify.register(engine, { policy: config.policy })
+  await fastify.register(decisionLog)
 
   await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
   await fastify.register(healthRoute)

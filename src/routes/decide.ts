@@ -2,7 +2,7 @@
 // and describes the request; Verdict answers allow/deny, the status to answer with,
 // reasons per layer and a row filter. HTTP 200 whenever a decision was made.
 import type { FastifyPluginAsync } from 'fastify'
-import { decide } from '../engine/decide.js'
+import { decide, policyInput } from '../engine/decide.js'
 import { actionOf, endpointOf } from '../engine/input.js'
 import { PolicyNotLoadedError } from '../errors.js'
 import { DecisionRequestSchema, type DecisionRequestBody } from './decide-schema.js'
@@ -18,15 +18,7 @@ const decideRoute: FastifyPluginAsync<DecideRouteOptions> = async (fastify, opts
     if (!policy) throw new PolicyNotLoadedError()
     const authn = await fastify.authenticate(request)
     const decision = decide(policy, authn, parsed)
-    request.log.info({
-      decision_id: decision.decision_id,
-      allow: decision.allow,
-      status: decision.status,
-      principal: decision.principal?.id,
-      action: decision.action,
-      endpoint: `${decision.endpoint.module}/${decision.endpoint.resource}`,
-      reasons: decision.reasons.map((r) => r.code)
-    }, 'decision')
+    fastify.decisionLog.record(request, decision, authn.ok ? policyInput(authn.principal, parsed) : undefined)
     return decision
   })
 }
