@@ -13,8 +13,10 @@ import data.verdict.identity
 
 # METADATA
 # description: |
-#   The decision: {allow, status, principal, reasons, rows}. Always defined:
-#   when the input is incomplete the default denies with reason no_decision.
+#   The decision: {allow, status, principal, reasons, rows, sql_mapping}.
+#   Always defined: when the input is incomplete the default denies with
+#   reason no_decision. sql_mapping is the object's column mapping (or null),
+#   which the service needs to render rows as SQL; it is never answered as is.
 default decision := {
 	"allow": false,
 	"status": 403,
@@ -25,6 +27,7 @@ default decision := {
 		"message": "the input is incomplete or malformed: denied by default",
 	}],
 	"rows": {"kind": "none"},
+	"sql_mapping": null,
 }
 
 decision := {
@@ -33,6 +36,7 @@ decision := {
 	"principal": identity.principal,
 	"reasons": reasons,
 	"rows": rows,
+	"sql_mapping": application.sql_mapping,
 }
 
 # METADATA

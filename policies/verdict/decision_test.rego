@@ -19,7 +19,7 @@ _codes(d) := [r.code | some r in d.reasons]
 
 test_result_shape if {
 	d := verdict.decision with input as _in(_procore, "GET", "retrieve", "pm", "scmast")
-	{k | some k, _ in d} == {"allow", "status", "principal", "reasons", "rows"}
+	{k | some k, _ in d} == {"allow", "status", "principal", "reasons", "rows", "sql_mapping"}
 	every r in d.reasons {
 		{k | some k, _ in r} == {"layer", "code", "message"}
 	}
@@ -31,6 +31,22 @@ test_default_decision_on_empty_input if {
 	d.status == 403
 	_codes(d) == ["no_decision"]
 	d.rows == {"kind": "none"}
+	d.sql_mapping == null
+}
+
+test_sql_mapping_is_the_objects_mapping if {
+	d := verdict.decision with input as _in(_procore, "GET", "retrieve", "pm", "scmast")
+	d.sql_mapping == {"table": "scmast", "columns": {"ScmstCompCode": "scmst_comp_code", "ScmstJobCode": "scmst_job_code"}}
+
+	# a deny carries it too: rendering `none` needs no column, but the field is always there
+	denied := verdict.decision with input as _in(_basic("ACME||SVC_LEGACY_FTP"), "GET", "retrieve", "pm", "scmast")
+	denied.allow == false
+	denied.sql_mapping.table == "scmast"
+}
+
+test_sql_mapping_null_for_unknown_object if {
+	d := verdict.decision with input as _in(_procore, "GET", "retrieve", "po", "pomast")
+	d.sql_mapping == null
 }
 
 test_default_decision_without_endpoint if {

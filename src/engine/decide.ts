@@ -1,8 +1,12 @@
 // One decision: authentication's answer plus the policy's, in the response shape
 // of DESIGN.md. A caller whose credential failed is answered here with status 401
 // and never reaches the policy; everyone else gets exactly what the policy said.
+// When the request asks for SQL, the row filter is also rendered in that dialect
+// with the column mapping the policy named for the object.
 import { randomUUID } from 'node:crypto'
 import type { AuthnResult, Principal } from '../authn/principal.js'
+import { SqlRenderError } from '../errors.js'
+import { renderSql, type RenderedSql, type SqlDialect, type SqlMapping } from '../rows/sql.js'
 import type { Rows } from '../rows/ucast.js'
 import type { DecisionPolicy } from './policy.js'
 import type { Action, Endpoint, PolicyInput, Reason } from './result.js'
@@ -10,7 +14,11 @@ import type { Action, Endpoint, PolicyInput, Reason } from './result.js'
 export interface DecisionRequest {
   request: { method: string, path: string, query?: Record<string, string> }
   resource?: Record<string, unknown>
+  sql?: SqlDialect
 }
+
+/** The row scope as answered: the policy's rows, plus SQL when it was asked for. */
+export type DecisionRows = Rows & { sql?: RenderedSql }
 
 export interface Decision {
   decision_id: string
@@ -20,7 +28,7 @@ export interface Decision {
   action: Action
   endpoint: { module: string, resource: string }
   reasons: Reason[]
-  rows: Rows
+  rows: DecisionRows
   policy: { revision: string, digest: string }
 }
 
@@ -30,13 +38,19 @@ export interface ParsedRequest {
   endpoint: Endpoint
 }
 
-export function decide (policy: DecisionPolicy, authn: AuthnResult, parsed: ParsedRequest): Decision {
+/** A decision and the policy input it was made on (absent when authentication failed). */
+export interface DecisionOutcome {
+  decision: Decision
+  input?: PolicyInput
+}
+
+export function decide (policy: DecisionPolicy, authn: AuthnResult, parsed: ParsedRequest): DecisionOutcome {
   const decisionId = randomUUID()
   const action = parsed.action
   const endpoint = { module: parsed.endpoint.module, resource: parsed.endpoint.resource }
   const policyId = { revision: policy.revision, digest: policy.digest }
   if (!authn.ok) {
-    return {
+    const decision: Decision = {
       decision_id: decisionId,
       allow: false,
       status: 401,
@@ -44,12 +58,14 @@ export function decide (policy: DecisionPolicy, authn: AuthnResult, parsed: Pars
       action,
       endpoint,
       reasons: [{ layer: 'authentication', code: authn.code, message: authn.message }],
-      rows: { kind: 'none' },
+      rows: withSql({ kind: 'none' }, parsed.body.sql, null),
       policy: policyId
     }
+    return { decision }
   }
-  const result = policy.evaluate(policyInput(authn.principal, parsed))
-  return {
+  const input = policyInput(authn.principal, parsed)
+  const result = policy.evaluate(input)
+  const decision: Decision = {
     decision_id: decisionId,
     allow: result.allow,
     status: result.status,
@@ -61,9 +77,23 @@ export function decide (policy: DecisionPolicy, authn: AuthnResult, parsed: Pars
     action,
     endpoint,
     reasons: result.reasons,
-    rows: result.rows,
+    rows: withSql(result.rows, parsed.body.sql, result.sqlMapping),
     policy: policyId
   }
+  return { decision, input }
+}
+
+// `all` and `none` need no columns (1=1, 1=0); a conditional filter on an object
+// whose policy data declares no SQL mapping cannot be rendered, which is a policy
+// defect (500) rather than a decision without the filter the caller asked for.
+const NO_COLUMNS: SqlMapping = { table: '', columns: {} }
+
+function withSql (rows: Rows, dialect: SqlDialect | undefined, mapping: SqlMapping | null): DecisionRows {
+  if (dialect === undefined) return rows
+  if (mapping === null && rows.kind === 'conditional') {
+    throw new SqlRenderError('the object declares no SQL mapping (sql in data.erp.objects)')
+  }
+  return { ...rows, sql: renderSql(rows, dialect, mapping ?? NO_COLUMNS) }
 }
 
 export function policyInput (principal: Principal, parsed: ParsedRequest): PolicyInput {

@@ -3,6 +3,7 @@
 // have the contract's shape is an engine failure (5xx), never an allow.
 import type { Principal } from '../authn/principal.js'
 import { PolicyEvaluationError } from '../errors.js'
+import type { SqlMapping } from '../rows/sql.js'
 import { canonicalRows, isRows, type Rows } from '../rows/ucast.js'
 
 export type Action = 'create' | 'retrieve' | 'update' | 'delete'
@@ -37,6 +38,11 @@ export interface PolicyResult {
   principal?: { id: string, kind: string }
   reasons: Reason[]
   rows: Rows
+  /**
+   * The object's SQL column mapping (policy data), or null when it declares
+   * none. Used only to render `rows` as SQL; never answered as is.
+   */
+  sqlMapping: SqlMapping | null
 }
 
 /** What an undefined policy result means: deny, said plainly. */
@@ -45,7 +51,8 @@ export function undefinedResultDeny (): PolicyResult {
     allow: false,
     status: 403,
     reasons: [{ layer: 'policy', code: 'policy_undefined', message: 'the policy produced no decision for this request; denied by default' }],
-    rows: { kind: 'none' }
+    rows: { kind: 'none' },
+    sqlMapping: null
   }
 }
 
@@ -61,10 +68,24 @@ export function toPolicyResult (value: unknown): PolicyResult {
   if (!Array.isArray(r.reasons) || !r.reasons.every(isReason)) throw malformed('has malformed reasons')
   if (!isRows(r.rows)) throw malformed('has malformed rows')
   const reasons = r.reasons.map((x: Reason) => ({ layer: x.layer, code: x.code, message: x.message }))
-  const result: PolicyResult = { allow: r.allow, status, reasons, rows: canonicalRows(r.rows) }
+  const result: PolicyResult = { allow: r.allow, status, reasons, rows: canonicalRows(r.rows), sqlMapping: toSqlMapping(r.sql_mapping) }
   const p = r.principal as Record<string, unknown> | undefined
   if (p && typeof p.id === 'string' && typeof p.kind === 'string') result.principal = { id: p.id, kind: p.kind }
   return result
+}
+
+// Absent (a policy written before the field existed) or null: no mapping.
+function toSqlMapping (value: unknown): SqlMapping | null {
+  if (value === undefined || value === null) return null
+  if (typeof value !== 'object' || Array.isArray(value)) throw malformed('has a sql_mapping that is not an object')
+  const m = value as Record<string, unknown>
+  if (typeof m.table !== 'string') throw malformed('has a sql_mapping without a table name')
+  const columns = m.columns
+  if (columns === null || typeof columns !== 'object' || Array.isArray(columns) ||
+    !Object.values(columns).every((c) => typeof c === 'string')) {
+    throw malformed('has a sql_mapping whose columns are not field -> column names')
+  }
+  return { table: m.table, columns: { ...(columns as Record<string, string>) } }
 }
 
 function isReason (value: unknown): value is Reason {

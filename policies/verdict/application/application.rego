@@ -66,6 +66,16 @@ _company_wide(company) if {
 
 # METADATA
 # description: |
+#   The current object's SQL mapping {table, columns: {field: column}} from
+#   data.erp.objects (`sql`), which the service uses to render `rows` as SQL;
+#   null when the object is unknown or declares no mapping. Identifiers in
+#   rendered SQL come only from here, never from the request.
+default sql_mapping := null
+
+sql_mapping := business_object.sql
+
+# METADATA
+# description: |
 #   The account's row scope on the object: {"kind": "all"} (no company or job
 #   key), {"kind": "none"}, or {"kind": "conditional", "filter": <UCAST>}, one
 #   company condition per accessible company (an "or" only when several).

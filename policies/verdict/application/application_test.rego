@@ -554,3 +554,37 @@ test_job_without_company_field_fails_closed if {
 		with data.erp.security as _security
 		with data.erp.objects as objects
 }
+
+# --- SQL mapping ---
+
+test_sql_mapping_of_object if {
+	m := application.sql_mapping with input as _in("U_MASTER", "retrieve", "mapped")
+		with data.erp.security as _security
+		with data.erp.objects as {"mapped": {"module": "m", "company_field": "Co", "sql": {"table": "t", "columns": {"Co": "co"}}}}
+	m == {"table": "t", "columns": {"Co": "co"}}
+}
+
+test_sql_mapping_null_without_sql_or_object if {
+	application.sql_mapping == null with input as _in("U_MASTER", "retrieve", "thing")
+		with data.erp.security as _security
+		with data.erp.objects as _objects
+	application.sql_mapping == null with input as _in("U_MASTER", "retrieve", "nothing")
+		with data.erp.security as _security
+		with data.erp.objects as _objects
+}
+
+# Every field a row filter of the example objects can name has a column: a
+# field without one would make SQL rendering fail (a 500) for that object.
+test_example_objects_map_every_filter_field if {
+	every obj in data.erp.objects {
+		is_string(obj.sql.table)
+		every f in _filter_fields(obj) {
+			is_string(obj.sql.columns[f])
+		}
+	}
+}
+
+_filter_fields(obj) := {f |
+	some key in ["company_field", "job_field"]
+	f := obj[key]
+} | {f | f := obj.job_when.field}
