@@ -1,27 +1,37 @@
 // The process: configuration, logger, workers, listen, graceful close. Everything
 // else is the app plugin (app.ts), which tests build without listening.
+// `node dist/server.js` (npm start) runs it directly; `verdict serve` calls
+// startServer().
 //
 // WASM evaluation is synchronous and Node runs JavaScript on one thread, so one
 // process uses one core. With `server.workers` above 1 the primary forks that many
 // workers (node:cluster); each loads its own policy instance and they share the
-// listening socket. The primary only supervises.
+// listening socket. The primary only supervises. A worker re-runs the same entry
+// (this file, or `verdict serve`), sees it is a worker and serves.
+//
+// Shutdown (SIGTERM, SIGINT): stop accepting connections, answer the requests in
+// flight (keep-alive connections are closed after their answer; a request that
+// arrives on one meanwhile gets 503), flush the decision logs, exit 0. Requests
+// still running after `server.shutdownTimeoutMs` have their connections cut so a
+// hung request cannot hold the process.
 import cluster from 'node:cluster'
+import { realpathSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import Fastify from 'fastify'
+import { fileURLToPath } from 'node:url'
+import Fastify, { type FastifyInstance } from 'fastify'
 import verdictApp from './app.js'
 import { loadConfig, type Config } from './config.js'
 
-const config = loadConfig()
-const workers = config.server.workers === 'auto' ? availableParallelism() : config.server.workers
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
 
-if (workers > 1 && cluster.isPrimary) {
-  await supervise(workers)
-} else {
-  await serve(config)
+export async function startServer (config: Config): Promise<void> {
+  const workers = config.server.workers === 'auto' ? availableParallelism() : config.server.workers
+  if (workers > 1 && cluster.isPrimary) await supervise(workers)
+  else await serve(config)
 }
 
-async function serve (config: Config): Promise<void> {
-  const fastify = Fastify({
+export function createServer (config: Config): FastifyInstance {
+  return Fastify({
     logger: {
       level: config.server.logLevel,
       // Credentials never reach the log, wherever a serializer might put them.
@@ -32,15 +42,41 @@ async function serve (config: Config): Promise<void> {
     requestIdHeader: 'x-request-id',
     return503OnClosing: true
   })
+}
+
+async function serve (config: Config): Promise<void> {
+  const fastify = createServer(config)
   await fastify.register(verdictApp, { config })
 
   let closing = false
+  // Once shutdown starts, every answer closes its connection, so idle keep-alive
+  // connections do not hold the server open until their timeout.
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close')
+    done(null, payload)
+  })
+
   const shutdown = async (signal: string): Promise<void> => {
     if (closing) return
     closing = true
-    fastify.log.info({ signal }, 'shutting down: no new connections, finishing requests in flight')
+    const limit = config.server.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+    fastify.log.info({ signal, shutdownTimeoutMs: limit }, 'shutting down: no new connections, finishing requests in flight')
+    const cutOff = setTimeout(() => {
+      fastify.log.warn({ shutdownTimeoutMs: limit }, 'requests still running at the shutdown deadline: closing their connections')
+      fastify.server.closeAllConnections()
+    }, limit)
+    // The last resort, should closing itself hang (a plugin's onClose that never ends).
+    const hardStop = setTimeout(() => {
+      fastify.log.error('shutdown did not finish in time; exiting')
+      process.exit(1)
+    }, limit + config.decisionLogs.closeTimeoutMs + 5000)
+    hardStop.unref()
     try {
+      // fastify.close(): stop listening, wait for the requests in flight, then the
+      // plugins' onClose hooks (the decision log flushes there).
       await fastify.close()
+      clearTimeout(cutOff)
+      fastify.log.info('shut down cleanly')
       process.exit(0)
     } catch (err) {
       fastify.log.error({ err }, 'shutdown failed')
@@ -78,9 +114,30 @@ async function supervise (count: number): Promise<void> {
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return
     stopping = true
-    log(`${signal}: stopping workers (each finishes its requests in flight)`)
+    log(`${signal}: stopping workers (each finishes its requests in flight and flushes its decision log)`)
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal)
   }
   process.once('SIGTERM', () => stop('SIGTERM'))
   process.once('SIGINT', () => stop('SIGINT'))
+}
+
+function isEntry (): boolean {
+  const entry = process.argv[1]
+  if (entry === undefined) return false
+  try {
+    return realpathSync(entry) === fileURLToPath(import.meta.url)
+  } catch {
+    return false
+  }
+}
+
+if (isEntry()) {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    process.stderr.write(`verdict: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  await startServer(config)
 }

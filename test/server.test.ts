@@ -1,7 +1,7 @@
 // The process, as `npm start` runs it: configuration from VERDICT_CONFIG, workers
 // (node:cluster), real HTTP, logs without credentials, and a clean exit on SIGTERM.
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -21,7 +21,8 @@ t.test('two workers serve decisions and stop on SIGTERM', async (t) => {
   await writeFile(configFile, [
     'server: { host: 127.0.0.1, port: 0, workers: 2, logLevel: info }',
     `policy: { dir: ${JSON.stringify(POLICY_DIR)} }`,
-    `authn: { basic: { secretsFile: ${JSON.stringify(join(dir, 'secrets.yaml'))}, pepperFile: ${JSON.stringify(join(dir, 'pepper'))} } }`
+    `authn: { basic: { secretsFile: ${JSON.stringify(join(dir, 'secrets.yaml'))}, pepperFile: ${JSON.stringify(join(dir, 'pepper'))} } }`,
+    `decisionLogs: { file: { path: ${JSON.stringify(join(dir, 'logs', 'decisions.log'))} } }`
   ].join('\n'))
 
   const child = spawn(process.execPath, ['--import', tsLoader, serverEntry], {
@@ -51,13 +52,16 @@ t.test('two workers serve decisions and stop on SIGTERM', async (t) => {
   t.equal(health.status, 200)
 
   const authorization = 'Basic ' + Buffer.from(`ACME||SVC_PAYROLL:${secret}`).toString('base64')
+  const ids: string[] = []
   for (let i = 0; i < 6; i++) {
     const res = await fetch(`${base}/v1/decide`, {
       method: 'POST',
       headers: { authorization, 'content-type': 'application/json' },
       body: JSON.stringify({ request: { method: 'GET', path: '/cmictest/hcm-rest-api/rest/1/pyemployee' } })
     })
-    t.match(await res.json(), { allow: true, status: 200, principal: { id: 'ACME||SVC_PAYROLL' } })
+    const decision = await res.json() as { decision_id: string }
+    t.match(decision, { allow: true, status: 200, principal: { id: 'ACME||SVC_PAYROLL' } })
+    ids.push(decision.decision_id)
   }
 
   child.kill('SIGTERM')
@@ -66,4 +70,15 @@ t.test('two workers serve decisions and stop on SIGTERM', async (t) => {
   t.notOk(output.includes(secret), 'the secret never reaches the log')
   t.notOk(output.includes(authorization.slice(6)), 'the credential never reaches the log')
   t.match(output, /"msg":"decision"/, 'decisions are logged')
+
+  // Each worker writes its own decision-log file, so no two processes append to
+  // (or rotate) the same file.
+  const files = await readdir(join(dir, 'logs'))
+  t.ok(files.length >= 1 && files.every((f) => /^decisions-worker\d+\.log$/.test(f)), `per-worker files: ${files.join(', ')}`)
+  const logged: string[] = []
+  for (const file of files) {
+    const text = await readFile(join(dir, 'logs', file), 'utf8')
+    logged.push(...text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { decision_id: string }).decision_id))
+  }
+  t.same(logged.sort(), ids.sort(), 'every decision has its event, flushed before the workers exited')
 })

@@ -1,26 +1,103 @@
 // The decision log as a shared service: every decision (and every batch item)
 // goes through `fastify.decisionLog.record()`, so routes never format log events
-// themselves. Today it writes a summary line to the request logger; the OPA-shaped
-// decision-log events and their sinks hang off this one place.
-import type { FastifyRequest } from 'fastify'
+// themselves. record() is synchronous and cheap: it counts the decision (metrics),
+// builds one OPA-shaped event (event.ts), serializes it once and hands the line to
+// each configured sink's bounded buffer. Sinks write on later turns of the event
+// loop, so a decision never waits for logging; a full buffer drops its oldest
+// events and counts them. On close, what is buffered is written within
+// `decisionLogs.closeTimeoutMs`.
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import cluster from 'node:cluster'
+import type { Writable } from 'node:stream'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Decision } from '../engine/decide.js'
 import type { PolicyInput } from '../engine/result.js'
+import type { DecisionLogsConfig } from './config.js'
+import { buildEvent, type DecisionLogEvent } from './event.js'
+import { BoundedQueue } from './queue.js'
+import { ConsoleSink } from './sinks/console.js'
+import { FileSink, workerFilePath } from './sinks/file.js'
+import { HttpSink } from './sinks/http.js'
+import type { Sink, SinkName, SinkStats } from './sinks/sink.js'
+
+export type { DecisionLogEvent } from './event.js'
+export type { SinkName, SinkStats } from './sinks/sink.js'
 
 export interface DecisionLog {
   /** Records one decision; `input` is the policy input when the policy was evaluated. */
   record (request: FastifyRequest, decision: Decision, input?: PolicyInput): void
 }
 
+export interface DecisionLogService extends DecisionLog {
+  /** the `labels.id` of every event: this process's instance id */
+  readonly instanceId: string
+  stats (): Partial<Record<SinkName, SinkStats>>
+  /** events that could not even be built (a bug, counted rather than thrown at a decision) */
+  readonly eventFailures: number
+  close (timeoutMs?: number): Promise<void>
+}
+
+/** Called once per recorded decision, before the event is built (metrics hang here). */
+export type DecisionObserver = (decision: Decision, handlerSeconds: number | undefined) => void
+
+export interface DecisionLogOptions {
+  config: DecisionLogsConfig
+  /** the policy entrypoint, the event's `path` */
+  path: string
+  log: FastifyBaseLogger
+  observe?: DecisionObserver
+  /** where the console sink writes (standard output by default) */
+  stdout?: Writable
+  /** the cluster worker id; each worker writes its own decision-log file */
+  workerId?: number
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
-    decisionLog: DecisionLog
+    decisionLog: DecisionLogService
   }
 }
 
-export function createDecisionLog (): DecisionLog {
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+
+// When each request arrived, for the handler timer (fastify keeps none on the request).
+const receivedAt = new WeakMap<object, bigint>()
+
+export function markReceived (request: FastifyRequest): void {
+  receivedAt.set(request.raw, process.hrtime.bigint())
+}
+
+function handlerNanos (request: FastifyRequest): number | undefined {
+  const start = receivedAt.get(request.raw)
+  return start === undefined ? undefined : Number(process.hrtime.bigint() - start)
+}
+
+function createSinks (opts: DecisionLogOptions): Sink[] {
+  const { config, log } = opts
+  const queue = (): BoundedQueue => new BoundedQueue({ maxEvents: config.bufferMaxEvents, maxBytes: config.bufferMaxBytes })
+  const sinks: Sink[] = []
+  if (config.console) sinks.push(new ConsoleSink(queue(), log, opts.stdout))
+  if (config.file) sinks.push(new FileSink(queue(), log, { ...config.file, path: workerFilePath(config.file.path, opts.workerId) }))
+  if (config.http) sinks.push(new HttpSink(queue(), log, config.http))
+  return sinks
+}
+
+export function createDecisionLog (opts: DecisionLogOptions): DecisionLogService {
+  const instanceId = randomUUID()
+  const sinks = createSinks(opts)
+  const labels: DecisionLogEvent['labels'] = { ...opts.config.labels, id: instanceId, version: VERSION }
+  const ctx = { labels, path: opts.path, rules: { mask: opts.config.mask, erase: opts.config.erase } }
+  let eventFailures = 0
+  let closed: Promise<void> | undefined
+
   return {
-    record (request, decision) {
+    instanceId,
+    get eventFailures () { return eventFailures },
+    record (request, decision, input) {
+      const ns = handlerNanos(request)
+      opts.observe?.(decision, ns === undefined ? undefined : ns / 1e9)
       request.log.info({
         decision_id: decision.decision_id,
         allow: decision.allow,
@@ -30,10 +107,55 @@ export function createDecisionLog (): DecisionLog {
         endpoint: `${decision.endpoint.module}/${decision.endpoint.resource}`,
         reasons: decision.reasons.map((r) => r.code)
       }, 'decision')
+      if (sinks.length === 0) return
+      let line: string
+      try {
+        line = JSON.stringify(buildEvent(ctx, {
+          decision,
+          ...(input !== undefined ? { input } : { request: request.body }),
+          requestedBy: request.ip,
+          requestId: String(request.id),
+          ...(ns !== undefined ? { handlerNs: ns } : {})
+        }))
+      } catch (err) {
+        // Logging never fails a decision: the decision is answered, the loss counted.
+        eventFailures++
+        request.log.error({ err, decision_id: decision.decision_id }, 'decision log: event could not be built')
+        return
+      }
+      for (const sink of sinks) sink.enqueue(line)
+    },
+    stats () {
+      const out: Partial<Record<SinkName, SinkStats>> = {}
+      for (const sink of sinks) out[sink.name] = sink.stats()
+      return out
+    },
+    async close (timeoutMs = opts.config.closeTimeoutMs) {
+      closed ??= Promise.all(sinks.map(async (sink) => { await sink.close(timeoutMs) })).then(() => undefined)
+      await closed
     }
   }
 }
 
-export default fp(async (fastify) => {
-  fastify.decorate('decisionLog', createDecisionLog())
+export interface DecisionLogPluginOptions {
+  config: DecisionLogsConfig
+  path: string
+  stdout?: Writable
+}
+
+export default fp<DecisionLogPluginOptions>(async (fastify, opts) => {
+  const service = createDecisionLog({
+    config: opts.config,
+    path: opts.path,
+    log: fastify.log,
+    // Decisions are counted here, in the one path every decision takes.
+    ...(fastify.hasDecorator('metrics') ? { observe: fastify.metrics.observeDecision } : {}),
+    ...(opts.stdout !== undefined ? { stdout: opts.stdout } : {}),
+    ...(cluster.isWorker && cluster.worker ? { workerId: cluster.worker.id } : {})
+  })
+  fastify.decorate('decisionLog', service)
+  fastify.addHook('onRequest', (request, _reply, done) => { markReceived(request); done() })
+  // fastify runs onClose after the requests in flight are answered, so their
+  // events are already buffered when this flush starts.
+  fastify.addHook('onClose', async () => { await service.close() })
 }, { name: 'decision-log' })

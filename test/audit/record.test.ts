@@ -1,0 +1,54 @@
+// createDecisionLog on its own: recording never throws at a decision, even when
+// an event cannot be built, and closing twice is one close.
+import { PassThrough } from 'node:stream'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import t from 'tap'
+import { createDecisionLog } from '../../src/audit/index.js'
+import { parseConfig } from '../../src/config.js'
+import type { Decision } from '../../src/engine/decide.js'
+
+const errors: unknown[] = []
+const log = { info () {}, warn () {}, error (obj: unknown) { errors.push(obj) } } as unknown as FastifyBaseLogger
+const request = (body: unknown) => ({ raw: {}, log, body, ip: '10.0.0.7', id: 'req-9' }) as unknown as FastifyRequest
+const decision = (resource?: unknown): Decision => ({
+  decision_id: 'd-1',
+  allow: false,
+  status: 401,
+  principal: null,
+  action: 'retrieve',
+  endpoint: { module: 'jc', resource: 'jcjob' },
+  reasons: [{ layer: 'authentication', code: 'credential_missing', message: 'no credential' }],
+  rows: { kind: 'none' },
+  policy: { revision: 'r1', digest: 'sha256:abc' },
+  ...(resource !== undefined ? { extra: resource } : {})
+}) as Decision
+
+t.test('an event that cannot be serialized is counted, not thrown', async (t) => {
+  const out = new PassThrough()
+  const config = parseConfig({ policy: { dir: '/x' }, decisionLogs: { console: true } }).decisionLogs
+  const observed: unknown[] = []
+  const dl = createDecisionLog({ config, path: 'verdict/decision', log, stdout: out, observe: (d, s) => observed.push([d.decision_id, s]) })
+  // A BigInt cannot be written as JSON: the decision is still observed, the event is lost and counted.
+  dl.record(request({ request: { method: 'GET', path: '/p', query: { n: 1n } } }), decision())
+  t.equal(dl.eventFailures, 1)
+  t.match(errors, [{ decision_id: 'd-1' }])
+  t.same(observed, [['d-1', undefined]], 'counted for metrics; no arrival time known, no timing')
+  let text = ''
+  out.on('data', (c: Buffer) => { text += c.toString() })
+  dl.record(request({ request: { method: 'GET', path: '/p' } }), decision())
+  await Promise.all([dl.close(), dl.close()])
+  const event = JSON.parse(text) as Record<string, any>
+  t.match(event, { decision_id: 'd-1', requested_by: '10.0.0.7', custom: { policy_evaluated: false, request_id: 'req-9' }, metrics: {} })
+  t.same(event.input, { action: 'retrieve', endpoint: { module: 'jc', resource: 'jcjob' }, request: { method: 'GET', path: '/p' } })
+})
+
+t.test('a batch body (no single request) records the action and endpoint only', async (t) => {
+  const out = new PassThrough()
+  let text = ''
+  out.on('data', (c: Buffer) => { text += c.toString() })
+  const config = parseConfig({ policy: { dir: '/x' }, decisionLogs: { console: true } }).decisionLogs
+  const dl = createDecisionLog({ config, path: 'verdict/decision', log, stdout: out })
+  dl.record(request({ items: [{ request: { method: 'GET', path: '/p' } }] }), decision())
+  await dl.close()
+  t.same((JSON.parse(text) as Record<string, any>).input, { action: 'retrieve', endpoint: { module: 'jc', resource: 'jcjob' } })
+})
