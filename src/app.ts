@@ -1,6 +1,7 @@
 // The Verdict app as a fastify plugin. It never listens: server.ts owns the
 // process, and tests register this plugin on a fresh instance and use inject().
 import type { FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
 import decisionLog from './audit/index.js'
 import authn from './authn/index.js'
 import type { Config } from './config.js'
@@ -8,8 +9,12 @@ import engine from './engine/index.js'
 import { registerErrorHandling } from './http/errors.js'
 import { registerJsonBodyParser } from './http/json-body.js'
 import { registerSchemaValidation } from './http/validation.js'
+import batchRoute, { batchBodyLimit } from './routes/batch.js'
 import decideRoute from './routes/decide.js'
 import healthRoute from './routes/health.js'
+import metricsRoute from './routes/metrics.js'
+import openapiRoute, { swaggerOptions } from './routes/openapi.js'
+import metrics from './metrics/index.js'
 
 export interface AppOptions {
   config: Config
@@ -20,11 +25,17 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   registerJsonBodyParser(fastify)
   registerSchemaValidation(fastify)
   registerErrorHandling(fastify, config.server.bodyLimitBytes)
+  // Before any route, so the OpenAPI document (GET /docs/json) sees every route.
+  await fastify.register(swagger, swaggerOptions)
 
   await fastify.register(authn, { config: config.authn })
   await fastify.register(engine, { policy: config.policy })
-  await fastify.register(decisionLog)
+  await fastify.register(metrics)
+  await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
 
   await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
+  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
   await fastify.register(healthRoute)
+  await fastify.register(metricsRoute)
+  await fastify.register(openapiRoute)
 }

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
+import { DecisionLogsConfigSchema } from './audit/config.js'
 import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn/config.js'
+import { PolicyConfigSchema, policyConfigProblems } from './engine/config.js'
 import { ConfigInvalidError } from './errors.js'
 
 export const ConfigSchema = Type.Object({
@@ -13,17 +15,18 @@ export const ConfigSchema = Type.Object({
     host: Type.String({ default: '127.0.0.1' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8181 }),
     bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024, default: 64 * 1024 }),
+    /** body limit of POST /v1/decide/batch (up to 100 requests); default 16 x bodyLimitBytes, at most 1 MiB */
+    batchBodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 4 * 1024 * 1024 })),
     /** worker processes, each with its own policy instance; `auto` = one per core */
     workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], { default: 'auto' }),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
-      Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
+      Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
+    /** on SIGTERM, requests still running after this are cut off (decision logs are flushed after); default 10 s */
+    shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 }))
   }, { additionalProperties: false, default: {} }),
-  policy: Type.Object({
-    dir: Type.Optional(Type.String({ minLength: 1 })),
-    bundleFile: Type.Optional(Type.String({ minLength: 1 })),
-    entrypoint: Type.String({ minLength: 1, default: 'verdict/decision' })
-  }, { additionalProperties: false, default: {} }),
-  authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} })
+  policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {} }),
+  authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} }),
+  decisionLogs: DecisionLogsConfigSchema
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -45,14 +48,16 @@ function applyEnv (raw: Record<string, unknown>, env: Env): void {
   if (env.VERDICT_PORT) section('server').port = Number(env.VERDICT_PORT)
   if (env.VERDICT_LOG_LEVEL) section('server').logLevel = env.VERDICT_LOG_LEVEL
   if (env.VERDICT_WORKERS) section('server').workers = env.VERDICT_WORKERS === 'auto' ? 'auto' : Number(env.VERDICT_WORKERS)
-  if (env.VERDICT_POLICY_DIR) {
-    section('policy').dir = env.VERDICT_POLICY_DIR
-    delete section('policy').bundleFile
+  // Each policy source replaces the others (and a watch flag that only a dir has).
+  const policySource = (key: 'dir' | 'bundleFile' | 'bundleUrl', value: string): void => {
+    const policy = section('policy')
+    for (const other of ['dir', 'bundleFile', 'bundleUrl', 'watch']) delete policy[other]
+    policy[key] = value
   }
-  if (env.VERDICT_POLICY_BUNDLE) {
-    section('policy').bundleFile = env.VERDICT_POLICY_BUNDLE
-    delete section('policy').dir
-  }
+  if (env.VERDICT_POLICY_DIR) policySource('dir', env.VERDICT_POLICY_DIR)
+  if (env.VERDICT_POLICY_BUNDLE) policySource('bundleFile', env.VERDICT_POLICY_BUNDLE)
+  if (env.VERDICT_POLICY_BUNDLE_URL) policySource('bundleUrl', env.VERDICT_POLICY_BUNDLE_URL)
+  if (env.VERDICT_POLICY_VERIFICATION_KEY) section('policy').verificationKey = env.VERDICT_POLICY_VERIFICATION_KEY
 }
 
 /** Validates a configuration object (already parsed), filling in defaults. */
@@ -66,9 +71,8 @@ export function parseConfig (raw: unknown, env: Env = {}): Config {
     throw new ConfigInvalidError(`${first?.path || '/'}: ${first?.message ?? 'invalid'}`)
   }
   const config = withDefaults as Config
-  if (Boolean(config.policy.dir) === Boolean(config.policy.bundleFile)) {
-    throw new ConfigInvalidError('/policy: set exactly one of dir and bundleFile')
-  }
+  const policyProblems = policyConfigProblems(config.policy)
+  if (policyProblems.length > 0) throw new ConfigInvalidError(policyProblems.join('; '))
   try {
     // The rules a schema cannot say (one key source per issuer, per-profile
     // requirements) are checked now, so a bad issuer stops the start.

@@ -53,3 +53,44 @@ t.test('loadConfig reads YAML from VERDICT_CONFIG', async (t) => {
   t.throws(() => loadConfig({ VERDICT_CONFIG: join(dir, 'missing.yaml') }), { code: 'CONFIG_INVALID', message: /cannot read/ })
   t.equal(loadConfig({ VERDICT_CONFIG: 'config/verdict.yaml' }).policy.dir, 'policies', 'the development config is valid')
 })
+
+t.test('policy sources: a dir, a bundle file or a bundle URL, and what goes with each', async (t) => {
+  const ok: Array<[string, Record<string, unknown>, Record<string, string>?]> = [
+    ['a watched dir', { dir: 'p', watch: false }],
+    ['a bundle URL with polling, verification and bounds', {
+      bundleUrl: 'https://bundles.example.com/verdict.tar.gz',
+      verificationKey: 'k.pem',
+      verificationKeyId: 'release',
+      verificationAlg: 'ES256',
+      verificationScope: 'write',
+      polling: { minDelaySeconds: 10, maxDelaySeconds: 20 },
+      fetchTimeoutSeconds: 5,
+      maxBundleBytes: 1048576
+    }],
+    ['a signed bundle file', { bundleFile: 'b.tar.gz', verificationKey: 'k.pem' }],
+    ['only a max delay below the default min', { bundleUrl: 'http://127.0.0.1/b', polling: { maxDelaySeconds: 5 } }]
+  ]
+  for (const [name, policy] of ok) t.doesNotThrow(() => parseConfig({ policy }), name)
+
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a dir and a URL', { dir: 'p', bundleUrl: 'https://x/b' }, /exactly one of dir and bundleFile \(or bundleUrl\)/],
+    ['a URL that is not http(s)', { bundleUrl: 'file:///etc/passwd' }, /\/policy\/bundleUrl: must be http or https/],
+    ['not a URL', { bundleUrl: 'bundles' }, /\/policy\/bundleUrl: not a URL/],
+    ['credentials in the URL', { bundleUrl: 'https://u:p@x/b' }, /credentials do not belong in the URL/],
+    ['watch without a dir', { bundleFile: 'b', watch: true }, /\/policy\/watch: applies to a policy dir only/],
+    ['polling without a URL', { bundleFile: 'b', polling: { minDelaySeconds: 1 } }, /\/policy\/polling: applies to bundleUrl only/],
+    ['min delay above max', { bundleUrl: 'https://x/b', polling: { minDelaySeconds: 30, maxDelaySeconds: 10 } }, /minDelaySeconds is larger than maxDelaySeconds/],
+    ['a verification key for a dir', { dir: 'p', verificationKey: 'k.pem' }, /a policy dir is not a bundle/],
+    ['a key id without a key', { bundleFile: 'b', verificationKeyId: 'x' }, /\/policy\/verificationKeyId: needs verificationKey/],
+    ['an HMAC algorithm', { bundleFile: 'b', verificationKey: 'k', verificationAlg: 'HS256' }, /verificationAlg/],
+    ['a zero timeout', { bundleUrl: 'https://x/b', fetchTimeoutSeconds: 0 }, /fetchTimeoutSeconds/],
+    ['an unknown key', { bundleFile: 'b', verifyKey: 'k' }, /verifyKey|additional|Unexpected/i]
+  ]
+  for (const [name, policy, message] of bad) t.throws(() => parseConfig({ policy }), { code: 'CONFIG_INVALID', message }, name)
+})
+
+t.test('policy environment overrides: each source replaces the others', async (t) => {
+  const url = parseConfig({ policy: { dir: 'p', watch: true } }, { VERDICT_POLICY_BUNDLE_URL: 'https://x/b.tar.gz', VERDICT_POLICY_VERIFICATION_KEY: '/k.pem' })
+  t.same(url.policy, { bundleUrl: 'https://x/b.tar.gz', verificationKey: '/k.pem', entrypoint: 'verdict/decision' }, 'the dir and its watch flag are gone')
+  t.same(parseConfig({ policy: { bundleUrl: 'https://x/b' } }, { VERDICT_POLICY_DIR: 'p' }).policy, { dir: 'p', entrypoint: 'verdict/decision' })
+})

@@ -1,45 +1,124 @@
-// Compiles a policy directory to a WASM bundle with the pinned OPA CLI. The
-// built-ins list shipped with @open-policy-agent/opa-wasm is passed to `opa build`
-// as capabilities (via .tools/wasm-capabilities.json, which `npm install` writes;
-// see scripts/setup-opa.mjs), so a policy that calls a built-in the WASM runtime
-// lacks fails here, at build time, with OPA's own message — not at evaluation time.
+// Checks and compiles a policy directory to a WASM bundle with the pinned OPA CLI.
+// The built-ins list shipped with @open-policy-agent/opa-wasm is passed to OPA as
+// capabilities (via .tools/wasm-capabilities.json, which `npm install` writes; see
+// scripts/setup-opa.mjs), so a policy that calls a built-in the WASM runtime lacks
+// fails here, at build time, with OPA's own message — not at evaluation time.
+//
+// The OPA arguments live here once: the engine (start and hot reload), `verdict
+// build`, `verdict check` and `verdict test` all build the served bundle with
+// wasmBuildArgs(), so what is tested is what is served.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PolicyCompileError } from '../errors.js'
 import { readBundle, type PolicyBundle } from './bundle.js'
-import { runOpa } from './opa-cli.js'
+import { runOpaExit } from './opa-cli.js'
+
+/** Policy tests sit beside the policies (x_test.rego) and are for `opa test`, not for the served bundle. */
+export const TEST_FILES = '*_test.rego'
+export const isTestFile = (path: string): boolean => path.endsWith('_test.rego')
 
 export function wasmCapabilitiesFile (): string {
   return fileURLToPath(new URL('../../.tools/wasm-capabilities.json', import.meta.url))
 }
 
+/**
+ * `opa build` arguments for the served WASM bundle of the directory OPA runs in.
+ * Run from inside the directory: OPA writes source paths into policy.wasm, and
+ * relative paths keep the digest a function of the policies alone, not of where
+ * the checkout happens to be.
+ */
+export function wasmBuildArgs (entrypoint: string, output: string, revision?: string): string[] {
+  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES, '-o', output]
+  if (revision) args.push('--revision', revision)
+  return [...args, '.']
+}
+
+/** One error OPA found, located in a policy file. */
+export interface PolicyProblem {
+  file?: string
+  row?: number
+  col?: number
+  code: string
+  message: string
+}
+
+export function formatProblem (p: PolicyProblem): string {
+  const where = p.file ? `${p.file}:${p.row ?? 0}${p.col ? `:${p.col}` : ''}: ` : ''
+  return `${where}${p.code}: ${p.message}`
+}
+
+export interface CheckOptions {
+  /** Check the *_test.rego files too (`verdict check`); the served policy leaves them out. */
+  includeTests?: boolean
+}
+
+/**
+ * `opa check --strict`, with file paths as the caller names the directory. Without
+ * the tests, the policy files are checked against the WASM capabilities as well.
+ * Returns the problems; none means the policies check.
+ */
+export async function checkPolicies (dir: string, options: CheckOptions = {}): Promise<PolicyProblem[]> {
+  const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1']
+  if (!options.includeTests) args.push('--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES)
+  args.push('.')
+  const r = await runOpaExit(args, { cwd: resolve(dir) })
+  if (r.code === 0) return []
+  const text = r.stderr.trim() || r.stdout.trim()
+  let parsed: { errors?: Array<{ code?: string, message?: string, location?: { file?: string, row?: number, col?: number } }> }
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return [{ code: 'opa_check', message: relocate(text, dir) }]
+  }
+  return (parsed.errors ?? []).map((e) => {
+    const p: PolicyProblem = { code: e.code ?? 'error', message: e.message ?? 'unknown error' }
+    if (e.location?.file) {
+      p.file = policyPath(dir, e.location.file)
+      if (e.location.row) p.row = e.location.row
+      if (e.location.col) p.col = e.location.col
+    }
+    return p
+  })
+}
+
+/** Builds the served WASM bundle into `output`; throws PolicyCompileError with OPA's message, paths as the caller names them. */
+export async function buildWasm (dir: string, entrypoint: string, output: string, revision?: string): Promise<void> {
+  const r = await runOpaExit(wasmBuildArgs(entrypoint, output, revision), { cwd: resolve(dir) })
+  if (r.code !== 0) throw new PolicyCompileError(relocate((r.stderr.trim() || r.stdout.trim()).replace(/^error: /, ''), dir))
+}
+
 export interface CompileOptions {
   dir: string
   entrypoint: string
+  /** The manifest revision; without one the bundle is named by its digest. */
   revision?: string
+  /** `opa check --strict` before building (default true): a strict error keeps the policy from loading. */
+  check?: boolean
 }
 
 export async function compilePolicies (options: CompileOptions): Promise<PolicyBundle> {
+  if (options.check !== false) {
+    const problems = await checkPolicies(options.dir)
+    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
+  }
   const out = await mkdtemp(join(tmpdir(), 'verdict-build-'))
   const bundleFile = join(out, 'bundle.tar.gz')
   try {
-    // Policy tests (*_test.rego) are for `opa test`, not for the served bundle.
-    const args = ['build', '-t', 'wasm', '-e', options.entrypoint,
-      '--capabilities', wasmCapabilitiesFile(), '--ignore', '*_test.rego', '-o', bundleFile]
-    if (options.revision) args.push('--revision', options.revision)
-    // Built from inside the directory: OPA writes source paths into policy.wasm,
-    // and relative paths keep the digest a function of the policies alone, not of
-    // where the checkout happens to be.
-    args.push('.')
-    try {
-      await runOpa(args, { cwd: resolve(options.dir) })
-    } catch (err) {
-      throw new PolicyCompileError((err as Error).message)
-    }
+    await buildWasm(options.dir, options.entrypoint, bundleFile, options.revision)
     return await readBundle(await readFile(bundleFile))
   } finally {
     await rm(out, { recursive: true, force: true })
   }
+}
+
+/** A path OPA reported relative to the directory it ran in, as the caller names the directory. */
+function policyPath (dir: string, file: string): string {
+  return isAbsolute(file) ? file : join(dir, file)
+}
+
+// OPA's text output starts each error with `relative/file.rego:ROW:`.
+function relocate (text: string, dir: string): string {
+  return text.replace(/^([^\s:/][^\s:]*\.(?:rego|json|ya?ml)):(\d+)/gm, (_m, file: string, row: string) => `${policyPath(dir, file)}:${row}`)
 }

@@ -1,9 +1,18 @@
 // The decision engine as a shared service: `fastify.policy` is the policy store.
 // The first load runs while the app starts; if it fails the service still comes
 // up, /health says why, and decisions answer 503 (never an allow) until a load
-// succeeds.
+// succeeds. Afterwards the source is followed: a policy directory is watched and
+// recompiled on change (development loop), a bundle URL is polled. A failed
+// reload keeps the last good policy; /health reports `degraded` with the reason.
+import { readFile } from 'node:fs/promises'
 import fp from 'fastify-plugin'
-import { createPolicyStore, type PolicySource, type PolicyStore } from './store.js'
+import { ConfigInvalidError } from '../errors.js'
+import type { BundleVerification } from './bundle-signature.js'
+import { POLICY_DEFAULTS, pollingDelays, type PolicyConfig } from './config.js'
+import { checkKeyFits, defaultAlgorithm, publicKeyFromPem } from './jws.js'
+import { createBundleFetcher, startPolling } from './remote.js'
+import { createPolicyStore, type PolicyStore, type StoreOptions } from './store.js'
+import { watchPolicyDir } from './watcher.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,17 +20,95 @@ declare module 'fastify' {
   }
 }
 
+/** How long the start waits for the first load (fastify's plugin timeout is 10 s). */
+const FIRST_LOAD_WAIT_MS = 8000
+
 export interface EngineOptions {
-  policy: PolicySource
+  policy: PolicyConfig
+  /** Debounce of the directory watcher (tests shorten it). */
+  watchDebounceMs?: number
+}
+
+/** The configured verification key, read and checked against its algorithm; a bad key stops the start. */
+export async function loadVerification (policy: PolicyConfig): Promise<BundleVerification | undefined> {
+  if (policy.verificationKey === undefined) return undefined
+  let pem: Buffer
+  try {
+    pem = await readFile(policy.verificationKey)
+  } catch (err) {
+    throw new ConfigInvalidError(`/policy/verificationKey: cannot read ${policy.verificationKey} (${(err as Error).message})`)
+  }
+  try {
+    const key = publicKeyFromPem(pem)
+    const alg = policy.verificationAlg ?? defaultAlgorithm(key)
+    checkKeyFits(key, alg)
+    const v: BundleVerification = { key, alg }
+    if (policy.verificationKeyId !== undefined) v.keyId = policy.verificationKeyId
+    if (policy.verificationScope !== undefined) v.scope = policy.verificationScope
+    return v
+  } catch (err) {
+    throw new ConfigInvalidError(`/policy/verificationKey: ${policy.verificationKey}: ${(err as Error).message}`)
+  }
 }
 
 export default fp<EngineOptions>(async (fastify, opts) => {
-  const store = createPolicyStore(opts.policy)
+  const config = opts.policy
+  const storeOptions: StoreOptions = {}
+  const verification = await loadVerification(config)
+  if (verification) storeOptions.verification = verification
+  const fetcher = config.bundleUrl !== undefined
+    ? createBundleFetcher(config.bundleUrl, {
+      timeoutMs: (config.fetchTimeoutSeconds ?? POLICY_DEFAULTS.fetchTimeoutSeconds) * 1000,
+      maxBytes: config.maxBundleBytes ?? POLICY_DEFAULTS.maxBundleBytes
+    })
+    : undefined
+  if (fetcher) storeOptions.fetcher = fetcher
+
+  const store = createPolicyStore(config, storeOptions)
   fastify.decorate('policy', store)
-  try {
-    const loaded = await store.load()
-    fastify.log.info({ revision: loaded.revision, digest: loaded.digest }, 'policy loaded')
-  } catch (err) {
-    fastify.log.error({ err }, 'policy failed to load; decisions answer 503 until a good policy loads')
+  store.events.on('activated', (e) => fastify.log.info({ revision: e.revision, digest: e.digest, source: e.source, verified: store.status().verified }, 'policy activated'))
+  store.events.on('failed', (e) => {
+    const kept = store.current()
+    fastify.log.error({ err: e.error, source: e.source, kept: kept ? { revision: kept.revision, digest: kept.digest } : null },
+      kept ? 'policy load failed; the last good policy stays active' : 'policy load failed; decisions answer 503 until a good policy loads')
+  })
+  if (config.bundleUrl?.startsWith('http:') && !verification) {
+    fastify.log.warn({ url: config.bundleUrl }, 'policy bundles are fetched over plain http without a verification key: anyone on the path can change the policy')
   }
+
+  // The first load runs when the app is ready, so plugins registered after this
+  // one (metrics) hear its 'activated' or 'failed' too. The start waits for it,
+  // but not past FIRST_LOAD_WAIT_MS (within fastify's plugin timeout): a bundle
+  // server that hangs must not stop the start; until it answers, decisions get 503.
+  const closers: Array<() => void> = []
+  let closed = false
+  fastify.addHook('onReady', async () => {
+    const firstLoad = store.load().then(() => true, () => false)
+    if (config.dir !== undefined && config.watch !== false) {
+      const watcher = watchPolicyDir(config.dir, () => { store.load().catch(() => {}) }, {
+        debounceMs: opts.watchDebounceMs,
+        onError: (err) => fastify.log.error({ err, dir: config.dir }, 'policy directory watch failed; changes are no longer picked up')
+      })
+      closers.push(() => watcher.close())
+      fastify.log.info({ dir: config.dir }, 'watching the policy directory: changes are checked, compiled and activated')
+    }
+    if (fetcher) {
+      closers.push(() => fetcher.close())
+      firstLoad.then((ok) => {
+        if (closed) return
+        const poller = startPolling(() => store.load(), { ...pollingDelays(config), failing: !ok })
+        closers.push(() => poller.stop())
+      }, () => {})
+    }
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([firstLoad, new Promise((resolve) => { timer = setTimeout(resolve, FIRST_LOAD_WAIT_MS) })])
+    clearTimeout(timer)
+  })
+
+  fastify.addHook('onClose', async () => {
+    closed = true
+    for (const close of closers) close()
+    // A compile in flight finishes (it owns an OPA process and a temp dir).
+    await store.idle()
+  })
 }, { name: 'engine' })

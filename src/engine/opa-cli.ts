@@ -1,6 +1,7 @@
 // The OPA CLI, pinned and put at .tools/bin/opa by `npm install`
 // (scripts/setup-opa.mjs). OPA_BIN overrides, for machines that provide it.
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
@@ -28,5 +29,23 @@ export async function runOpa (args: string[], options: { cwd?: string, timeoutMs
     }
     const detail = (e.stderr ?? '').trim() || (e.stdout ?? '').trim() || e.message
     throw new Error(detail)
+  }
+}
+
+export interface OpaExit extends OpaRunResult { code: number }
+
+/** Runs the OPA CLI and returns its exit code and output, whatever the code (a missing binary still throws). */
+export async function runOpaExit (args: string[], options: { cwd?: string, timeoutMs?: number } = {}): Promise<OpaExit> {
+  try {
+    return { code: 0, ...await run(opaBinary(), args, { cwd: options.cwd, timeout: options.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }) }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string, stdout?: string, code?: unknown, killed?: boolean }
+    // spawn says ENOENT for a missing working directory as for a missing binary.
+    if (e.code === 'ENOENT' && options.cwd !== undefined && !existsSync(options.cwd)) throw new Error(`${options.cwd} does not exist`)
+    if (e.code === 'ENOENT') {
+      throw new Error(`OPA CLI not found at ${opaBinary()}: run \`npm install\` (it builds the pinned OPA) or set OPA_BIN`)
+    }
+    if (typeof e.code !== 'number') throw new Error(`OPA did not finish: ${e.message}`)
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
   }
 }

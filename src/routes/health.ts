@@ -1,6 +1,13 @@
-// GET /health — ready (200) only while a policy is loaded; 503 while starting or
-// when no policy could be loaded, with the reason. A degraded state (a newer
-// policy failed, the last good one still serves) is 200 with the error shown.
+// GET /health — the policy's state, for people and dashboards: 200 while a policy
+// serves decisions (`ready`, or `degraded` when a newer policy failed to load and
+// the last good one still serves, the error shown), 503 while `starting` or when
+// no policy could be loaded (`failed`, with the reason). It names the active
+// policy: revision, digest, source (dir, file, url), when it was loaded, and
+// whether its bundle signature was verified.
+//
+// GET /ready — for load balancers and orchestrators: 200 only when a policy is
+// active, 503 otherwise. A degraded service is ready: it decides with the last
+// good policy.
 import type { FastifyPluginAsync } from 'fastify'
 
 const healthRoute: FastifyPluginAsync = async (fastify) => {
@@ -9,6 +16,12 @@ const healthRoute: FastifyPluginAsync = async (fastify) => {
     const serving = policy.state === 'ready' || policy.state === 'degraded'
     reply.code(serving ? 200 : 503)
     return { status: policy.state, policy }
+  })
+
+  fastify.get('/ready', async (_request, reply) => {
+    const ready = fastify.policy.current() !== undefined
+    reply.code(ready ? 200 : 503)
+    return { ready }
   })
 }
 

@@ -1,0 +1,89 @@
+// The `policy` section of the service config: where the policy comes from (a
+// directory compiled on start and watched, a bundle file, or a bundle URL that is
+// polled), and the public key bundles must be signed with. The schema has no
+// defaults of its own, so a parsed config shows what the operator wrote;
+// POLICY_DEFAULTS are applied where the values are used.
+import { Type, type Static } from '@sinclair/typebox'
+
+/** JWS algorithms a bundle signature may use: asymmetric only, so a public key can never act as an HMAC secret. */
+export const SIGNATURE_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const
+export type SignatureAlgorithm = typeof SIGNATURE_ALGORITHMS[number]
+
+export const POLICY_DEFAULTS = {
+  entrypoint: 'verdict/decision',
+  // OPA's own defaults for bundle polling.
+  minDelaySeconds: 60,
+  maxDelaySeconds: 120,
+  fetchTimeoutSeconds: 30,
+  maxBundleBytes: 64 * 1024 * 1024
+} as const
+
+const Seconds = Type.Number({ minimum: 0.01, maximum: 86400 })
+
+export const PolicyConfigSchema = Type.Object({
+  /** A policy directory (Rego + data.yaml) compiled with the pinned OPA on start. */
+  dir: Type.Optional(Type.String({ minLength: 1 })),
+  /** An OPA bundle file (`verdict build` or `opa build -t wasm`). */
+  bundleFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** An OPA bundle served over http(s), polled with If-None-Match. */
+  bundleUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  entrypoint: Type.String({ minLength: 1, default: POLICY_DEFAULTS.entrypoint }),
+  /** Recompile when the directory changes; default true for `dir`. */
+  watch: Type.Optional(Type.Boolean()),
+  /** PEM file of the public key bundles must be signed with; unsigned bundles are then refused. */
+  verificationKey: Type.Optional(Type.String({ minLength: 1 })),
+  /** The key id the signature must name (JWT `kid`); any id when unset. */
+  verificationKeyId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  /** The signature algorithm; by default RS256 for an RSA key, ES256/384/512 by the curve of an EC key. */
+  verificationAlg: Type.Optional(Type.Union(SIGNATURE_ALGORITHMS.map((a) => Type.Literal(a)))),
+  /** The `scope` claim the signature must carry (OPA's verification scope); none when unset. */
+  verificationScope: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  polling: Type.Optional(Type.Object({
+    minDelaySeconds: Type.Optional(Seconds),
+    maxDelaySeconds: Type.Optional(Seconds)
+  }, { additionalProperties: false })),
+  fetchTimeoutSeconds: Type.Optional(Seconds),
+  /** Largest bundle read from a file or a URL (compressed size). */
+  maxBundleBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }))
+}, { additionalProperties: false })
+
+export type PolicyConfig = Static<typeof PolicyConfigSchema>
+
+/**
+ * The rules of the policy section a schema cannot say. Returns the problems, each
+ * starting with its config path; the caller turns them into a config error.
+ */
+export function policyConfigProblems (policy: PolicyConfig): string[] {
+  const problems: string[] = []
+  const sources = [policy.dir, policy.bundleFile, policy.bundleUrl].filter((s) => s !== undefined)
+  if (sources.length !== 1) problems.push('/policy: set exactly one of dir and bundleFile (or bundleUrl)')
+  if (policy.bundleUrl !== undefined) {
+    let url: URL | undefined
+    try {
+      url = new URL(policy.bundleUrl)
+    } catch {
+      problems.push('/policy/bundleUrl: not a URL')
+    }
+    if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('/policy/bundleUrl: must be http or https')
+    if (url && (url.username || url.password)) problems.push('/policy/bundleUrl: credentials do not belong in the URL')
+  }
+  if (policy.watch !== undefined && policy.dir === undefined) problems.push('/policy/watch: applies to a policy dir only')
+  if (policy.polling !== undefined && policy.bundleUrl === undefined) problems.push('/policy/polling: applies to bundleUrl only')
+  const { minMs, maxMs } = pollingDelays(policy)
+  if (minMs > maxMs) problems.push('/policy/polling: minDelaySeconds is larger than maxDelaySeconds')
+  if (policy.verificationKey !== undefined && policy.dir !== undefined) {
+    problems.push('/policy/verificationKey: a policy dir is not a bundle and carries no signature; use bundleFile or bundleUrl')
+  }
+  for (const key of ['verificationKeyId', 'verificationAlg', 'verificationScope'] as const) {
+    if (policy[key] !== undefined && policy.verificationKey === undefined) problems.push(`/policy/${key}: needs verificationKey`)
+  }
+  return problems
+}
+
+/** Polling delays with defaults: an unset min follows a smaller max, an unset max a larger min. */
+export function pollingDelays (policy: PolicyConfig): { minMs: number, maxMs: number } {
+  const setMax = policy.polling?.maxDelaySeconds
+  const min = policy.polling?.minDelaySeconds ?? Math.min(POLICY_DEFAULTS.minDelaySeconds, setMax ?? Infinity)
+  const max = policy.polling?.maxDelaySeconds ?? Math.max(min, POLICY_DEFAULTS.maxDelaySeconds)
+  return { minMs: min * 1000, maxMs: max * 1000 }
+}

@@ -1,0 +1,101 @@
+// Shared by the policy lifecycle tests (engine, health, CLI): temp dirs, a copy
+// of the example policies to edit, signing keys made at test time, bundles built
+// and signed by the real OPA CLI, and a way to capture a command's output.
+import { generateKeyPairSync } from 'node:crypto'
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { readBundleFiles } from '../../src/engine/bundle.js'
+import { tarGz } from '../../src/engine/bundle-writer.js'
+import { wasmBuildArgs } from '../../src/engine/compiler.js'
+import { runOpa } from '../../src/engine/opa-cli.js'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import verdictApp from '../../src/app.js'
+import { POLICY_DIR, testConfig, type TestAppOptions } from '../helpers/app.js'
+
+/**
+ * buildApp() of test/helpers/app.ts, with the app's decorations visible on the
+ * returned instance (the app plugin is encapsulated), so tests can reach
+ * `app.policy` — the store and its events.
+ */
+export async function buildAppWithStore (opts: TestAppOptions = {}): Promise<FastifyInstance> {
+  const config = testConfig(opts)
+  const app = Fastify({ logger: false, bodyLimit: config.server.bodyLimitBytes })
+  await app.register(fp(verdictApp), { config })
+  await app.ready()
+  return app
+}
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+export async function tempDir (t: Teardown, prefix = 'verdict-lifecycle-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A private copy of policies/ (tests excluded: they are not served) to edit. */
+export async function copyPolicies (t: Teardown): Promise<string> {
+  const dir = join(await tempDir(t, 'verdict-policies-'), 'policies')
+  await cp(POLICY_DIR, dir, { recursive: true, filter: (src) => !src.endsWith('_test.rego') })
+  return dir
+}
+
+export interface KeyFiles { privateFile: string, publicFile: string }
+
+/** A key pair made now, written as PEM (PKCS#8 private, SPKI public). */
+export async function keyPair (dir: string, kind: 'rsa' | 'ec', name: string = kind): Promise<KeyFiles> {
+  const { privateKey, publicKey } = kind === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const privateFile = join(dir, `${name}.key.pem`)
+  const publicFile = join(dir, `${name}.pub.pem`)
+  await writeFile(privateFile, privateKey.export({ type: 'pkcs8', format: 'pem' }))
+  await writeFile(publicFile, publicKey.export({ type: 'spki', format: 'pem' }))
+  return { privateFile, publicFile }
+}
+
+/** `opa build -t wasm --bundle --signing-key …` of a policy dir: a bundle signed by OPA itself. */
+export async function opaSignedBundle (policies: string, out: string, signingKey: string, alg: 'RS256' | 'ES256', extra: string[] = []): Promise<void> {
+  const args = wasmBuildArgs('verdict/decision', out)
+  args.splice(args.length - 1, 0, '--bundle', '--signing-key', signingKey, '--signing-alg', alg, ...extra)
+  await runOpa(args, { cwd: policies })
+}
+
+/** The bundle's files, changed by `edit`, packed again (its signature left as it was). */
+export async function repack (archive: Buffer, edit: (files: Map<string, Buffer>) => void): Promise<Buffer> {
+  const files = await readBundleFiles(archive)
+  edit(files)
+  return tarGz(files)
+}
+
+export interface Captured { code: number, stdout: string, stderr: string }
+
+/** Runs a CLI command's run() with its stdout and stderr captured. */
+export async function capture (run: (args: string[]) => Promise<number>, args: string[]): Promise<Captured> {
+  const out: string[] = []
+  const err: string[] = []
+  const stdout = process.stdout.write.bind(process.stdout)
+  const stderr = process.stderr.write.bind(process.stderr)
+  process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true }) as typeof process.stdout.write
+  process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk)); return true }) as typeof process.stderr.write
+  try {
+    const code = await run(args)
+    return { code, stdout: out.join(''), stderr: err.join('') }
+  } finally {
+    process.stdout.write = stdout
+    process.stderr.write = stderr
+  }
+}
+
+/** Polls `check` until it returns a value (not undefined/false) or the time is up. */
+export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v !== undefined && v !== false) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
