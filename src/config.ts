@@ -22,7 +22,7 @@ export const ConfigSchema = Type.Object({
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
       Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
     /** on SIGTERM, requests still running after this are cut off (decision logs are flushed after); default 10 s */
-    shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 }))
+    shutdownTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 })
   }, { additionalProperties: false, default: {} }),
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {} }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} }),

@@ -22,8 +22,6 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import verdictApp from './app.js'
 import { loadConfig, type Config } from './config.js'
 
-const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
-
 export async function startServer (config: Config): Promise<void> {
   const workers = config.server.workers === 'auto' ? availableParallelism() : config.server.workers
   if (workers > 1 && cluster.isPrimary) await supervise(workers)
@@ -59,7 +57,7 @@ async function serve (config: Config): Promise<void> {
   const shutdown = async (signal: string): Promise<void> => {
     if (closing) return
     closing = true
-    const limit = config.server.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+    const limit = config.server.shutdownTimeoutMs
     fastify.log.info({ signal, shutdownTimeoutMs: limit }, 'shutting down: no new connections, finishing requests in flight')
     const cutOff = setTimeout(() => {
       fastify.log.warn({ shutdownTimeoutMs: limit }, 'requests still running at the shutdown deadline: closing their connections')

@@ -7,7 +7,7 @@ import { loadConfig, parseConfig } from '../src/config.js'
 
 t.test('defaults fill what the file leaves out', async (t) => {
   const config = parseConfig({ policy: { dir: 'policies' } })
-  t.same(config.server, { host: '127.0.0.1', port: 8181, bodyLimitBytes: 65536, workers: 'auto', logLevel: 'info' })
+  t.same(config.server, { host: '127.0.0.1', port: 8181, bodyLimitBytes: 65536, workers: 'auto', logLevel: 'info', shutdownTimeoutMs: 10000 })
   t.equal(config.policy.entrypoint, 'verdict/decision')
 })
 

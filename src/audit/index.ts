@@ -12,8 +12,7 @@ import cluster from 'node:cluster'
 import type { Writable } from 'node:stream'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Decision } from '../engine/decide.js'
-import type { PolicyInput } from '../engine/result.js'
+import type { Decision, DecisionOutcome } from '../engine/decide.js'
 import type { DecisionLogsConfig } from './config.js'
 import { buildEvent, type DecisionLogEvent } from './event.js'
 import { BoundedQueue } from './queue.js'
@@ -26,8 +25,8 @@ export type { DecisionLogEvent } from './event.js'
 export type { SinkName, SinkStats } from './sinks/sink.js'
 
 export interface DecisionLog {
-  /** Records one decision; `input` is the policy input when the policy was evaluated. */
-  record (request: FastifyRequest, decision: Decision, input?: PolicyInput): void
+  /** Records one decision, with the policy input and evaluation time when the policy was evaluated. */
+  record (request: FastifyRequest, outcome: DecisionOutcome): void
 }
 
 export interface DecisionLogService extends DecisionLog {
@@ -95,7 +94,7 @@ export function createDecisionLog (opts: DecisionLogOptions): DecisionLogService
   return {
     instanceId,
     get eventFailures () { return eventFailures },
-    record (request, decision, input) {
+    record (request, { decision, input, evalNs }) {
       const ns = handlerNanos(request)
       opts.observe?.(decision, ns === undefined ? undefined : ns / 1e9)
       request.log.info({
@@ -115,7 +114,8 @@ export function createDecisionLog (opts: DecisionLogOptions): DecisionLogService
           ...(input !== undefined ? { input } : { request: request.body }),
           requestedBy: request.ip,
           requestId: String(request.id),
-          ...(ns !== undefined ? { handlerNs: ns } : {})
+          ...(ns !== undefined ? { handlerNs: ns } : {}),
+          ...(evalNs !== undefined ? { evalNs } : {})
         }))
       } catch (err) {
         // Logging never fails a decision: the decision is answered, the loss counted.

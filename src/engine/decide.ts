@@ -38,10 +38,12 @@ export interface ParsedRequest {
   endpoint: Endpoint
 }
 
-/** A decision and the policy input it was made on (absent when authentication failed). */
+/** A decision, the policy input it was made on and how long the evaluation took (both absent when authentication failed). */
 export interface DecisionOutcome {
   decision: Decision
   input?: PolicyInput
+  /** nanoseconds spent in the policy evaluation (OPA's timer_rego_query_eval_ns) */
+  evalNs?: number
 }
 
 export function decide (policy: DecisionPolicy, authn: AuthnResult, parsed: ParsedRequest): DecisionOutcome {
@@ -64,7 +66,9 @@ export function decide (policy: DecisionPolicy, authn: AuthnResult, parsed: Pars
     return { decision }
   }
   const input = policyInput(authn.principal, parsed)
+  const started = process.hrtime.bigint()
   const result = policy.evaluate(input)
+  const evalNs = Number(process.hrtime.bigint() - started)
   const decision: Decision = {
     decision_id: decisionId,
     allow: result.allow,
@@ -80,7 +84,7 @@ export function decide (policy: DecisionPolicy, authn: AuthnResult, parsed: Pars
     rows: withSql(result.rows, parsed.body.sql, result.sqlMapping),
     policy: policyId
   }
-  return { decision, input }
+  return { decision, input, evalNs }
 }
 
 // `all` and `none` need no columns (1=1, 1=0); a conditional filter on an object

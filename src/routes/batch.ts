@@ -61,8 +61,9 @@ const batchRoute: FastifyPluginAsync<BatchRouteOptions> = async (fastify, opts) 
         throw new InvalidRequestError(`items/${index}${first?.path ?? ''}: ${first?.message ?? 'does not match the schema'}`)
       }
       const { id: _id, ...body } = item
-      const { decision, input } = decide(policy, authn, parseDecisionRequest(body))
-      fastify.decisionLog.record(request, decision, input)
+      const outcome = decide(policy, authn, parseDecisionRequest(body))
+      fastify.decisionLog.record(request, outcome)
+      const { decision } = outcome
       return id === undefined ? decision : { id, ...decision }
     } catch (thrown) {
       const err = thrown as FastifyError

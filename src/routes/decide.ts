@@ -17,9 +17,9 @@ const decideRoute: FastifyPluginAsync<DecideRouteOptions> = async (fastify, opts
     const policy = fastify.policy.current()
     if (!policy) throw new PolicyNotLoadedError()
     const authn = await fastify.authenticate(request)
-    const { decision, input } = decide(policy, authn, parsed)
-    fastify.decisionLog.record(request, decision, input)
-    return decision
+    const outcome = decide(policy, authn, parsed)
+    fastify.decisionLog.record(request, outcome)
+    return outcome.decision
   })
 }
 

@@ -55,6 +55,12 @@ t.test('one event per decision in OPA decision-log shape', async (t) => {
       t.same(event.result, { allow: answer.allow, status: answer.status, principal: answer.principal, reasons: answer.reasons, rows: answer.rows })
       t.equal(new Date(event.timestamp).toISOString(), event.timestamp, 'RFC 3339 timestamp (UTC, ms)')
       t.ok(Number.isInteger(event.metrics.timer_server_handler_ns) && event.metrics.timer_server_handler_ns > 0, 'handler timer in ns')
+      if (event.custom.policy_evaluated) {
+        t.ok(Number.isInteger(event.metrics.timer_rego_query_eval_ns) && event.metrics.timer_rego_query_eval_ns > 0, 'evaluation timer in ns')
+        t.ok(event.metrics.timer_rego_query_eval_ns < event.metrics.timer_server_handler_ns, 'the evaluation is part of the request')
+      } else {
+        t.notOk('timer_rego_query_eval_ns' in event.metrics, 'no evaluation timer when the policy was not evaluated')
+      }
       t.equal(event.requested_by, '127.0.0.1')
       t.match(event.custom, { request_id: /^req-/ })
       t.notOk('erased' in event || 'masked' in event, 'nothing configured, nothing listed')

@@ -29,13 +29,13 @@ t.test('an event that cannot be serialized is counted, not thrown', async (t) =>
   const observed: unknown[] = []
   const dl = createDecisionLog({ config, path: 'verdict/decision', log, stdout: out, observe: (d, s) => observed.push([d.decision_id, s]) })
   // A BigInt cannot be written as JSON: the decision is still observed, the event is lost and counted.
-  dl.record(request({ request: { method: 'GET', path: '/p', query: { n: 1n } } }), decision())
+  dl.record(request({ request: { method: 'GET', path: '/p', query: { n: 1n } } }), { decision: decision() })
   t.equal(dl.eventFailures, 1)
   t.match(errors, [{ decision_id: 'd-1' }])
   t.same(observed, [['d-1', undefined]], 'counted for metrics; no arrival time known, no timing')
   let text = ''
   out.on('data', (c: Buffer) => { text += c.toString() })
-  dl.record(request({ request: { method: 'GET', path: '/p' } }), decision())
+  dl.record(request({ request: { method: 'GET', path: '/p' } }), { decision: decision() })
   await Promise.all([dl.close(), dl.close()])
   const event = JSON.parse(text) as Record<string, any>
   t.match(event, { decision_id: 'd-1', requested_by: '10.0.0.7', custom: { policy_evaluated: false, request_id: 'req-9' }, metrics: {} })
@@ -48,7 +48,7 @@ t.test('a batch body (no single request) records the action and endpoint only', 
   out.on('data', (c: Buffer) => { text += c.toString() })
   const config = parseConfig({ policy: { dir: '/x' }, decisionLogs: { console: true } }).decisionLogs
   const dl = createDecisionLog({ config, path: 'verdict/decision', log, stdout: out })
-  dl.record(request({ items: [{ request: { method: 'GET', path: '/p' } }] }), decision())
+  dl.record(request({ items: [{ request: { method: 'GET', path: '/p' } }] }), { decision: decision() })
   await dl.close()
   t.same((JSON.parse(text) as Record<string, any>).input, { action: 'retrieve', endpoint: { module: 'jc', resource: 'jcjob' } })
 })
