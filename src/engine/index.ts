@@ -85,12 +85,16 @@ export default fp<EngineOptions>(async (fastify, opts) => {
   fastify.addHook('onReady', async () => {
     const firstLoad = store.load().then(() => true, () => false)
     if (config.dir !== undefined && config.watch !== false) {
-      const watcher = watchPolicyDir(config.dir, () => { store.load().catch(() => {}) }, {
-        debounceMs: opts.watchDebounceMs,
-        onError: (err) => fastify.log.error({ err, dir: config.dir }, 'policy directory watch failed; changes are no longer picked up')
-      })
-      closers.push(() => watcher.close())
-      fastify.log.info({ dir: config.dir }, 'watching the policy directory: changes are checked, compiled and activated')
+      const onWatchError = (err: Error): void => { fastify.log.error({ err, dir: config.dir }, 'policy directory watch failed; changes are no longer picked up') }
+      try {
+        const watcher = watchPolicyDir(config.dir, () => { store.load().catch(() => {}) }, { debounceMs: opts.watchDebounceMs, onError: onWatchError })
+        closers.push(() => watcher.close())
+        fastify.log.info({ dir: config.dir }, 'watching the policy directory: changes are checked, compiled and activated')
+      } catch (err) {
+        // A directory that cannot be watched (missing, unreadable) fails its load
+        // too: the service still starts, /health says why, decisions answer 503.
+        onWatchError(err as Error)
+      }
     }
     if (fetcher) {
       closers.push(() => fetcher.close())

@@ -72,6 +72,15 @@ t.test('a bundle built by opa build serves decisions', async (t) => {
   t.match(d, { allow: false, status: 401, policy: { revision: 'release-42' } }, 'the manifest revision names the policy')
 })
 
+t.test('a policy directory that does not exist (watched by default)', async (t) => {
+  const app = await buildApp({ policy: { dir: '/nonexistent/policies' } })
+  t.teardown(() => app.close())
+  const health = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 503, 'the service starts and says why')
+  t.match(health.json(), { status: 'failed', policy: { source: 'dir', error: /nonexistent/ } })
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 503)
+})
+
 t.test('a bundle file that does not exist', async (t) => {
   const app = await buildApp({ policy: { bundleFile: '/nonexistent/bundle.tar.gz' } })
   t.teardown(() => app.close())
