@@ -1,8 +1,8 @@
 // `verdict build`: compile the policies into an OPA bundle (.manifest,
 // policy.wasm, data.json), signed the way `opa build --signing-key` signs when a
 // key is given. The logic is src/engine/bundle-writer.ts; this is the command line.
+import { parseCommandArgs } from './args.js'
 import { readFile, rename, writeFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
 import type { SignatureAlgorithm } from '../engine/config.js'
 import { buildBundle, type BuildBundleOptions } from '../engine/bundle-writer.js'
 import { checkKeyFits, privateKeyFromPem } from '../engine/jws.js'
@@ -29,30 +29,22 @@ options:
 `
 
 export async function run (args: string[]): Promise<number> {
-  let values
-  try {
-    values = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        policies: { type: 'string', default: 'policies' },
-        output: { type: 'string', short: 'o', default: 'bundle.tar.gz' },
-        entrypoint: { type: 'string', default: 'verdict/decision' },
-        revision: { type: 'string' },
-        'signing-key': { type: 'string' },
-        'signing-alg': { type: 'string' },
-        'signing-key-id': { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    }).values
-  } catch (err) {
-    process.stderr.write(`verdict build: ${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  if (values.help) {
-    process.stdout.write(USAGE)
-    return 0
-  }
+  const parsed = parseCommandArgs('build', USAGE, {
+    args,
+    allowPositionals: false,
+    options: {
+      policies: { type: 'string', default: 'policies' },
+      output: { type: 'string', short: 'o', default: 'bundle.tar.gz' },
+      entrypoint: { type: 'string', default: 'verdict/decision' },
+      revision: { type: 'string' },
+      'signing-key': { type: 'string' },
+      'signing-alg': { type: 'string' },
+      'signing-key-id': { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
   const alg = values['signing-alg'] ?? 'RS256'
   if (!(SIGNING_ALGS as readonly string[]).includes(alg)) {
     process.stderr.write(`verdict build: --signing-alg must be one of ${SIGNING_ALGS.join(', ')}, not ${JSON.stringify(alg)}\n`)

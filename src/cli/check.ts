@@ -2,7 +2,7 @@
 // (tests included), then the WASM build the engine serves (with the WASM
 // runtime's capabilities). Errors are printed as file:line:col: code: message.
 // Exit 0 when both pass, 1 when not, 2 for bad usage or a missing OPA.
-import { parseArgs } from 'node:util'
+import { parseCommandArgs } from './args.js'
 import { checkPolicies, formatProblem, wasmBuildProblem } from '../engine/policy-checks.js'
 
 const USAGE = `usage: verdict check [options]
@@ -17,24 +17,16 @@ options:
 `
 
 export async function run (args: string[]): Promise<number> {
-  let values
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        policies: { type: 'string', default: 'policies' },
-        entrypoint: { type: 'string', default: 'verdict/decision' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    }).values
-  } catch (err) {
-    process.stderr.write(`verdict check: ${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  if (values.help) {
-    process.stdout.write(USAGE)
-    return 0
-  }
+  const parsed = parseCommandArgs('check', USAGE, {
+    args,
+    options: {
+      policies: { type: 'string', default: 'policies' },
+      entrypoint: { type: 'string', default: 'verdict/decision' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
   try {
     const problems = await checkPolicies(values.policies, { includeTests: true })
     if (problems.length > 0) {

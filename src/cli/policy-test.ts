@@ -8,7 +8,7 @@
 //   6. Rego lint               scripts/lint-rego.mjs
 // Stops at the first failing step with what to fix. Exit 0 when all pass, 1 when
 // a step fails, 2 for bad usage or a missing OPA.
-import { parseArgs } from 'node:util'
+import { parseCommandArgs } from './args.js'
 import { opaBinary } from '../engine/opa-cli.js'
 import {
   checkPolicies, formatProblem, lintRego, policyCoverage, runPolicyTests, unformattedFiles, wasmBuildProblem
@@ -32,29 +32,20 @@ options:
 class StepFailed extends Error {}
 
 export async function run (args: string[]): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        policies: { type: 'string' },
-        entrypoint: { type: 'string', default: 'verdict/decision' },
-        'min-coverage': { type: 'string', default: '90' },
-        timeout: { type: 'string', default: '120s' },
-        'skip-lint': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
-  } catch (err) {
-    process.stderr.write(`verdict test: ${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
+  const parsed = parseCommandArgs('test', USAGE, {
+    args,
+    allowPositionals: true,
+    options: {
+      policies: { type: 'string' },
+      entrypoint: { type: 'string', default: 'verdict/decision' },
+      'min-coverage': { type: 'string', default: '90' },
+      timeout: { type: 'string', default: '120s' },
+      'skip-lint': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  if (typeof parsed === 'number') return parsed
   const { values, positionals } = parsed
-  if (values.help) {
-    process.stdout.write(USAGE)
-    return 0
-  }
   const minCoverage = Number(values['min-coverage'])
   if (positionals.length > 1 || (positionals.length === 1 && values.policies !== undefined) ||
       !Number.isFinite(minCoverage) || minCoverage < 0 || minCoverage > 100) {

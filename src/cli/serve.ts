@@ -1,7 +1,7 @@
 // `verdict serve`: the decision API, started exactly as `npm start` starts it
 // (src/server.ts): the configuration file, workers, graceful shutdown. The
 // process keeps running after run() returns; SIGTERM or SIGINT stops it.
-import { parseArgs } from 'node:util'
+import { parseCommandArgs } from './args.js'
 import { loadConfig, type Config } from '../config.js'
 import { startServer } from '../server.js'
 
@@ -16,22 +16,14 @@ options:
 `
 
 export async function run (args: string[]): Promise<number> {
-  let values: { config?: string | undefined, help?: boolean | undefined }
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false
-    }))
-  } catch (err) {
-    process.stderr.write(`verdict serve: ${(err as Error).message}\n\n${USAGE}`)
-    return 2
-  }
-  if (values.help === true) {
-    process.stdout.write(USAGE)
-    return 0
-  }
+  const parsed = parseCommandArgs('serve', USAGE, {
+    args,
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false
+  })
+  if (typeof parsed === 'number') return parsed
+  const { values } = parsed
   const env = values.config !== undefined ? { ...process.env, VERDICT_CONFIG: values.config } : process.env
   let config: Config
   try {

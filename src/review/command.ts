@@ -1,8 +1,8 @@
 // What `verdict diff` and `verdict replay` share: their options, the report
 // written in the asked format (stdout or -o file), and the exit code of the CI
 // gate: 0 nothing changed, 1 something changed (per --fail-on), 2 an error.
+import { parseCommandArgs, usageError } from '../cli/args.js'
 import { writeFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
 import { renderHtml } from './render-html.js'
 import { renderJson } from './render-json.js'
 import { renderMarkdown } from './render-markdown.js'
@@ -28,31 +28,23 @@ export const RENDER: Record<Format, (r: Report) => string> = { markdown: renderM
 class UsageError extends Error {}
 
 export async function runReview (command: 'diff' | 'replay', args: string[], usage: string): Promise<number> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        format: { type: 'string', default: 'markdown' },
-        output: { type: 'string', short: 'o' },
-        'fail-on': { type: 'string', default: 'any' },
-        repo: { type: 'string' },
-        policies: { type: 'string', default: 'policies' },
-        entrypoint: { type: 'string', default: 'verdict/decision' },
-        log: { type: 'string', multiple: true },
-        replay: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' }
-      }
-    })
-  } catch (err) {
-    return usageError(command, (err as Error).message, usage)
-  }
+  const parsed = parseCommandArgs(command, usage, {
+    args,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', default: 'markdown' },
+      output: { type: 'string', short: 'o' },
+      'fail-on': { type: 'string', default: 'any' },
+      repo: { type: 'string' },
+      policies: { type: 'string', default: 'policies' },
+      entrypoint: { type: 'string', default: 'verdict/decision' },
+      log: { type: 'string', multiple: true },
+      replay: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  if (typeof parsed === 'number') return parsed
   const { values, positionals } = parsed
-  if (values.help) {
-    process.stdout.write(usage)
-    return 0
-  }
   let options: ReviewOptions
   let format: Format
   let failOn: FailOn
@@ -92,9 +84,4 @@ export async function runReview (command: 'diff' | 'replay', args: string[], usa
 function oneOf<T extends string> (value: string | undefined, allowed: readonly T[], name: string): T {
   if (value !== undefined && (allowed as readonly string[]).includes(value)) return value as T
   throw new UsageError(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`)
-}
-
-function usageError (command: string, message: string, usage: string): number {
-  process.stderr.write(`verdict ${command}: ${message}\n\n${usage}`)
-  return 2
 }
