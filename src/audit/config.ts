@@ -19,6 +19,8 @@ export const FileSinkSchema = Type.Object({
 export const HttpSinkSchema = Type.Object({
   /** the receiver: events are POSTed there as a gzip-compressed JSON array */
   url: Type.String({ pattern: '^https?://', maxLength: 2048 }),
+  /** a file holding the bearer token sent to the receiver (read once at start; kept out of config text and logs) */
+  bearerTokenFile: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
   /** upload as soon as this many events wait … */
   maxBatchEvents: Type.Integer({ minimum: 1, maximum: 100_000, default: 500 }),
   /** … or this many bytes of JSON (before compression) … */

@@ -13,6 +13,7 @@ import type { Writable } from 'node:stream'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Decision, DecisionOutcome } from '../engine/decide.js'
+import { ConfigInvalidError } from '../errors.js'
 import type { DecisionLogsConfig } from './config.js'
 import { buildEvent, type DecisionLogEvent } from './event.js'
 import { BoundedQueue } from './queue.js'
@@ -73,13 +74,27 @@ function handlerNanos (request: FastifyRequest): number | undefined {
   return start === undefined ? undefined : Number(process.hrtime.bigint() - start)
 }
 
+/** The log receiver's token, read once; a file that cannot be read stops the start. */
+function readBearerToken (file: string | undefined): string | undefined {
+  if (file === undefined) return undefined
+  let token: string
+  try {
+    token = readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    throw new ConfigInvalidError(`/decisionLogs/http/bearerTokenFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  // A header value cannot carry line breaks or be empty; say so instead of sending a broken request.
+  if (token === '' || /[\r\n]/.test(token)) throw new ConfigInvalidError(`/decisionLogs/http/bearerTokenFile: ${file} must hold one non-empty line`)
+  return token
+}
+
 function createSinks (opts: DecisionLogOptions): Sink[] {
   const { config, log } = opts
   const queue = (): BoundedQueue => new BoundedQueue({ maxEvents: config.bufferMaxEvents, maxBytes: config.bufferMaxBytes })
   const sinks: Sink[] = []
   if (config.console) sinks.push(new ConsoleSink(queue(), log, opts.stdout))
   if (config.file) sinks.push(new FileSink(queue(), log, { ...config.file, path: workerFilePath(config.file.path, opts.workerId) }))
-  if (config.http) sinks.push(new HttpSink(queue(), log, config.http))
+  if (config.http) sinks.push(new HttpSink(queue(), log, config.http, readBearerToken(config.http.bearerTokenFile)))
   return sinks
 }
 

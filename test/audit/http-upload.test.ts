@@ -136,3 +136,42 @@ t.test('an unreachable receiver: failures are counted, decisions go on', async (
   await app.close()
   t.match(app.decisionLog.stats().http, { written: 0, dropped: 2 })
 })
+
+t.test('the receiver gets the bearer token from bearerTokenFile; no event carries it', async (t) => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { randomBytes } = await import('node:crypto')
+  const dir = await mkdtemp(join(tmpdir(), 'verdict-log-token-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const token = randomBytes(24).toString('base64url')
+  const tokenFile = join(dir, 'token')
+  await writeFile(tokenFile, token + '\n', { mode: 0o600 })
+
+  const receiver = await startReceiver()
+  t.teardown(() => receiver.close())
+  const app = await buildLoggingApp({
+    authn: callers.authn,
+    decisionLogs: { http: { url: receiver.url, bearerTokenFile: tokenFile, maxBatchEvents: 2, flushIntervalMs: 20 } }
+  })
+  const ids = await decide(app, 2)
+  await receiver.waitForUploads(1)
+  await app.close()
+  t.ok(receiver.uploads.length >= 1)
+  for (const upload of receiver.uploads) t.equal(upload.headers.authorization, `Bearer ${token}`, 'every upload carries the token (trailing newline trimmed)')
+  const received = receiver.uploads.flatMap((u) => u.events)
+  t.same(received.map((e) => e.decision_id), ids)
+  t.notOk(JSON.stringify(received).includes(token), 'the token is in no event')
+
+  const bad: Array<[string, string | undefined]> = [
+    ['a file that does not exist', undefined],
+    ['an empty file', ''],
+    ['two lines', 'a\nb']
+  ]
+  for (const [what, content] of bad) {
+    const file = join(dir, what.replace(/ /g, '-'))
+    if (content !== undefined) await writeFile(file, content)
+    await t.rejects(buildLoggingApp({ decisionLogs: { http: { url: receiver.url, bearerTokenFile: file } } }),
+      { code: 'CONFIG_INVALID', message: /\/decisionLogs\/http\/bearerTokenFile/ }, `${what} stops the start with the config path`)
+  }
+})

@@ -36,7 +36,13 @@ export class HttpSink implements Sink {
   private timer: NodeJS.Timeout | undefined
   private readonly stop = new AbortController()
 
-  constructor (private readonly queue: BoundedQueue, private readonly log: SinkLogger, private readonly config: HttpSinkConfig) {}
+  private readonly headers: Record<string, string>
+
+  /** `bearerToken`: the receiver's credential (from `bearerTokenFile`), sent as `Authorization: Bearer`. */
+  constructor (private readonly queue: BoundedQueue, private readonly log: SinkLogger, private readonly config: HttpSinkConfig, bearerToken?: string) {
+    this.headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' }
+    if (bearerToken !== undefined) this.headers.authorization = `Bearer ${bearerToken}`
+  }
 
   enqueue (line: string): void {
     this.queue.push(line)
@@ -98,7 +104,7 @@ export class HttpSink implements Sink {
       const body = await gzip('[' + lines.join(',') + ']')
       const res = await fetch(this.config.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        headers: this.headers,
         body,
         signal: AbortSignal.any([AbortSignal.timeout(this.config.timeoutMs), this.stop.signal])
       })
