@@ -2,6 +2,7 @@
 // renderer reads (and that `--format json` prints as it is), its summary counts,
 // and the CI gate (which changes make the command exit 1 under --fail-on).
 import type { NotCovered } from './model.js'
+import type { ScopePart } from './scope.js'
 
 export const REPORT_FORMAT = 'verdict-review/1'
 
@@ -26,19 +27,12 @@ export interface RightChange {
   rows: string | null
 }
 
-export interface ScopeChange {
+export interface ScopeChange extends ScopePart {
   principal: string
   endpoint: string
   action: string
-  company: string | null
   /** "all jobs (company-wide)", "jobs 23-410, 23-415", "all rows", … */
   scope: string
-  companyWide: boolean
-  jobs: string[]
-  blankJob: boolean
-  nonJobRows: boolean
-  allRows: boolean
-  filter: string | null
   via: string[]
 }
 

@@ -5,6 +5,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { startCallers } from '../helpers/callers.js'
+import { metricValue } from '../helpers/prometheus.js'
 import { buildLoggingApp, jcjobList } from './app.js'
 import { startReceiver } from './receiver.js'
 
@@ -19,11 +20,6 @@ async function decide (app: FastifyInstance, count: number): Promise<string[]> {
     ids.push((res.json() as { decision_id: string }).decision_id)
   }
   return ids
-}
-
-function metricValue (text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '))
-  return line === undefined ? undefined : Number(line.slice(series.length + 1))
 }
 
 t.test('a receiver that answers 500, 500, then 200 ends up with every event', async (t) => {

@@ -13,8 +13,6 @@
 // also asked over HTTP (with the record id in the path) to show the two paths
 // answer alike. Both answers are
 // also held to an independent reading of the policy data (erp-oracle.ts).
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
-import pg from 'pg'
 import t from 'tap'
 import type { Principal } from '../../src/authn/principal.js'
 import { applyRows } from '../../src/client/kysely.js'
@@ -23,7 +21,7 @@ import { parseDecisionRequest } from '../../src/routes/decide-request.js'
 import { buildAppWithInternals } from '../helpers/app-internals.js'
 import { startCallers, type CallerName } from '../helpers/callers.js'
 import { ERP_OBJECTS, exampleDataset, readErpPolicyData, rowResource, type ErpObject, type ErpRow } from '../helpers/erp-dataset.js'
-import { createPostgresTables, erpTable, fillPostgres, fillSqlite, idDifference, openSqlite, postgresIds, sqliteIds } from '../helpers/erp-db.js'
+import { createPostgresTables, erpTable, fillPostgres, fillSqlite, idDifference, openKysely, openSqlite, postgresIds, sqliteIds } from '../helpers/erp-db.js'
 import { mayRetrieve } from '../helpers/erp-oracle.js'
 import { startTestPostgres } from '../helpers/postgres.js'
 
@@ -63,13 +61,8 @@ t.teardown(() => server.close())
 await createPostgresTables(server.pool, tables)
 await fillPostgres(server.pool, tables, rows)
 
-type AnyDB = Record<string, { id: number }>
-const kyselySqlite = new Kysely<AnyDB>({ dialect: new SqliteDialect({ database: sqlite }) })
-const kyselyPg = new Kysely<AnyDB>({ dialect: new PostgresDialect({ pool: new pg.Pool(server.poolConfig) }) })
-t.teardown(async () => {
-  await kyselyPg.destroy()
-  await kyselySqlite.destroy()
-})
+const { sqlite: kyselySqlite, pg: kyselyPg, destroy: closeKysely } = openKysely(sqlite, server.poolConfig)
+t.teardown(closeKysely)
 
 const totalRows = ERP_OBJECTS.reduce((n, o) => n + rows[o].length, 0)
 t.comment(`dataset: ${Object.keys(data.security.companies).length} companies (+1 unknown), ${jobs.length} jobs, ` +

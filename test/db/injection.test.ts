@@ -6,14 +6,12 @@
 // each account should see — written out below from how the data was built, and
 // equal to the single-record decisions — never a hostile value in the SQL
 // text, and every table intact afterwards.
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
-import pg from 'pg'
 import t from 'tap'
 import { applyRows } from '../../src/client/kysely.js'
 import { decide } from '../../src/engine/decide.js'
 import { parseDecisionRequest } from '../../src/routes/decide-request.js'
 import { ERP_OBJECTS, type ErpDataset, type ErpPolicyData, type ErpRow } from '../helpers/erp-dataset.js'
-import { createPostgresTables, erpTable, openSqlite, postgresIds, sqliteIds } from '../helpers/erp-db.js'
+import { createPostgresTables, erpTable, openKysely, openSqlite, postgresIds, sqliteIds } from '../helpers/erp-db.js'
 import { startTestPostgres } from '../helpers/postgres.js'
 import { basicPrincipal, checkAgreement, compileExamplePolicy, policyWithData } from '../helpers/policy-variants.js'
 
@@ -116,13 +114,8 @@ const server = await startTestPostgres()
 t.teardown(() => server.close())
 await createPostgresTables(server.pool, tables)
 const policy = await policyWithData(compiled, erp)
-type AnyDB = Record<string, { id: number }>
-const kyselySqlite = new Kysely<AnyDB>({ dialect: new SqliteDialect({ database: sqlite }) })
-const kyselyPg = new Kysely<AnyDB>({ dialect: new PostgresDialect({ pool: new pg.Pool(server.poolConfig) }) })
-t.teardown(async () => {
-  await kyselyPg.destroy()
-  await kyselySqlite.destroy()
-})
+const { sqlite: kyselySqlite, pg: kyselyPg, destroy: closeKysely } = openKysely(sqlite, server.poolConfig)
+t.teardown(closeKysely)
 
 t.test('the hostile data is loaded and the rows agree with the single-record decisions', async (t) => {
   const report = await checkAgreement(policy, erp, ACCOUNTS, rows, { sqlite, pool: server.pool, tables })

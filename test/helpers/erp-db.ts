@@ -4,7 +4,8 @@
 // the ids a WHERE fragment selects. Loads are bulk: one transaction of prepared
 // inserts on SQLite, one INSERT … SELECT unnest(…) per table on PostgreSQL.
 import Database from 'better-sqlite3'
-import type pg from 'pg'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import pg from 'pg'
 import type { ErpDataset, ErpObject, ErpRow, ObjectDeclaration } from './erp-dataset.js'
 
 export interface ErpTable {
@@ -97,4 +98,21 @@ export function idDifference (got: number[], want: number[]): { missing: number[
   const g = new Set(got)
   const w = new Set(want)
   return { missing: want.filter((id) => !g.has(id)), extra: got.filter((id) => !w.has(id)) }
+}
+
+/** Row tables typed loosely: the tests address them by name and read only `id`. */
+export type AnyDB = Record<string, { id: number }>
+
+/** Kysely over the same SQLite database and PostgreSQL schema the tests loaded; `destroy` closes both. */
+export function openKysely (sqlite: Database.Database, poolConfig: pg.PoolConfig): { sqlite: Kysely<AnyDB>, pg: Kysely<AnyDB>, destroy: () => Promise<void> } {
+  const onSqlite = new Kysely<AnyDB>({ dialect: new SqliteDialect({ database: sqlite }) })
+  const onPg = new Kysely<AnyDB>({ dialect: new PostgresDialect({ pool: new pg.Pool(poolConfig) }) })
+  return {
+    sqlite: onSqlite,
+    pg: onPg,
+    destroy: async () => {
+      await onPg.destroy()
+      await onSqlite.destroy()
+    }
+  }
 }

@@ -7,16 +7,11 @@ import t from 'tap'
 import { AUDIENCE, startCallers, type CallerName } from '../helpers/callers.js'
 import { POLICY_DIR } from '../helpers/app.js'
 import { startJwksServer } from '../helpers/jwks-server.js'
+import { metricValue } from '../helpers/prometheus.js'
 import { buildLoggingApp, jcjobList } from '../audit/app.js'
 
 const callers = await startCallers()
 t.teardown(() => callers.close())
-
-/** The value of one series line (exact name and labels), or undefined. */
-function value (text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '))
-  return line === undefined ? undefined : Number(line.slice(series.length + 1))
-}
 
 t.test('decisions, latency, JWKS and process series', async (t) => {
   // An issuer whose JWKS answers 500: a real fetch failure.
@@ -47,21 +42,21 @@ t.test('decisions, latency, JWKS and process series', async (t) => {
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/)
   const text = res.body
-  for (const [series, count] of expected) t.equal(value(text, series), count, series)
+  for (const [series, count] of expected) t.equal(metricValue(text, series), count, series)
   const total = [...text.matchAll(/^verdict_decisions_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
   t.equal(total, headers.length, 'no other decision series')
 
-  t.equal(value(text, 'verdict_decision_duration_seconds_count'), headers.length, 'one latency observation per decision')
-  t.ok((value(text, 'verdict_decision_duration_seconds_sum') ?? 0) > 0)
-  t.equal(value(text, 'verdict_decision_duration_seconds_bucket{le="+Inf"}'), headers.length)
+  t.equal(metricValue(text, 'verdict_decision_duration_seconds_count'), headers.length, 'one latency observation per decision')
+  t.ok((metricValue(text, 'verdict_decision_duration_seconds_sum') ?? 0) > 0)
+  t.equal(metricValue(text, 'verdict_decision_duration_seconds_bucket{le="+Inf"}'), headers.length)
 
   const counters = app.authnCounters
   t.ok(counters.jwksFetches >= 3, 'entra, local and broken issuers were fetched')
   t.ok(counters.jwksFailures >= 1, 'the broken issuer failed')
-  t.equal(value(text, 'verdict_jwks_fetches_total'), counters.jwksFetches)
-  t.equal(value(text, 'verdict_jwks_fetch_failures_total'), counters.jwksFailures)
+  t.equal(metricValue(text, 'verdict_jwks_fetches_total'), counters.jwksFetches)
+  t.equal(metricValue(text, 'verdict_jwks_fetch_failures_total'), counters.jwksFailures)
 
-  t.equal(value(text, 'verdict_policy_activations_total{source="dir"}'), 1, 'the policy loaded at start')
+  t.equal(metricValue(text, 'verdict_policy_activations_total{source="dir"}'), 1, 'the policy loaded at start')
   t.match(text, /^process_cpu_user_seconds_total \d/m, 'default process metrics')
   t.match(text, /^nodejs_heap_size_total_bytes \d/m)
   t.match(text, /# HELP verdict_decision_log_dropped_total /, 'the decision-log series are declared')
@@ -84,8 +79,8 @@ t.test('policy activations and failures follow the policy store', async (t) => {
   await writeFile(join(dir, 'verdict', 'broken.rego'), 'package verdict.broken\n\nthis is not rego\n')
   await t.rejects(app.policy.load(), 'a syntax error is refused')
   const text = (await app.inject('/metrics')).body
-  t.equal(value(text, 'verdict_policy_activations_total{source="dir"}'), 2)
-  t.equal(value(text, 'verdict_policy_activation_failures_total{source="dir"}'), 1)
+  t.equal(metricValue(text, 'verdict_policy_activations_total{source="dir"}'), 2)
+  t.equal(metricValue(text, 'verdict_policy_activation_failures_total{source="dir"}'), 1)
 })
 
 t.test('a policy that fails at start is counted as a failure', async (t) => {
@@ -98,6 +93,6 @@ t.test('a policy that fails at start is counted as a failure', async (t) => {
   await broken.ready()
   t.teardown(() => broken.close())
   const text = (await broken.inject('/metrics')).body
-  t.equal(value(text, 'verdict_policy_activation_failures_total{source="file"}'), 1)
-  t.equal(value(text, 'verdict_policy_activations_total{source="file"}'), undefined)
+  t.equal(metricValue(text, 'verdict_policy_activation_failures_total{source="file"}'), 1)
+  t.equal(metricValue(text, 'verdict_policy_activations_total{source="file"}'), undefined)
 })
