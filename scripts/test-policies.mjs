@@ -2,8 +2,8 @@
 // `npm run test:policies`: runs `verdict test` (src/cli/policy-test.ts) on the
 // policies — opa fmt, opa check --strict, opa test, the coverage gate of the
 // policy files, the WASM build exactly as the engine builds it, the Rego lint.
-// One copy of the checks and of the OPA build flags (src/engine/compiler.ts and
-// src/engine/policy-checks.ts); this script only starts the command.
+// One copy of the checks and of the OPA build flags (src/toolchain/compiler.ts and
+// src/toolchain/policy-checks.ts); this script only starts the command.
 //
 // It runs the TypeScript source through tap's loader (transpile only: the type
 // check is `npm run typecheck`), so no build is needed first.

@@ -2,10 +2,10 @@
 // process, and tests register this plugin on a fresh instance and use inject().
 import type { FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
-import decisionLog from './audit/index.js'
+import decisionLog from './decision-log/index.js'
 import authn from './authn/index.js'
 import type { Config } from './config.js'
-import engine from './engine/index.js'
+import engine from './lifecycle/index.js'
 import { registerErrorHandling } from './http/errors.js'
 import { registerJsonBodyParser } from './http/json-body.js'
 import { registerSchemaValidation } from './http/validation.js'

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
-import { DecisionLogsConfigSchema } from './audit/config.js'
+import { DecisionLogsConfigSchema } from './decision-log/config.js'
 import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn/config.js'
-import { PolicyConfigSchema, policyConfigProblems } from './engine/config.js'
+import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
 import { ConfigInvalidError } from './errors.js'
 
 export const ConfigSchema = Type.Object({

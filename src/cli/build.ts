@@ -1,11 +1,11 @@
 // `verdict build`: compile the policies into an OPA bundle (.manifest,
 // policy.wasm, data.json), signed the way `opa build --signing-key` signs when a
-// key is given. The logic is src/engine/bundle-writer.ts; this is the command line.
+// key is given. The logic is src/toolchain/bundle-writer.ts; this is the command line.
 import { parseCommandArgs } from './args.js'
 import { readFile, rename, writeFile } from 'node:fs/promises'
-import type { SignatureAlgorithm } from '../engine/config.js'
-import { buildBundle, type BuildBundleOptions } from '../engine/bundle-writer.js'
-import { checkKeyFits, privateKeyFromPem } from '../engine/jws.js'
+import type { SignatureAlgorithm } from '../lifecycle/config.js'
+import { buildBundle, type BuildBundleOptions } from '../toolchain/bundle-writer.js'
+import { checkKeyFits, privateKeyFromPem } from '../bundle/jws.js'
 
 const SIGNING_ALGS: readonly SignatureAlgorithm[] = ['RS256', 'ES256']
 const DEFAULT_KEY_ID = 'default' // what `opa build` names its signing key

@@ -3,7 +3,7 @@
 // runtime's capabilities). Errors are printed as file:line:col: code: message.
 // Exit 0 when both pass, 1 when not, 2 for bad usage or a missing OPA.
 import { parseCommandArgs } from './args.js'
-import { checkPolicies, formatProblem, wasmBuildProblem } from '../engine/policy-checks.js'
+import { checkPolicies, formatProblem, wasmBuildProblem } from '../toolchain/policy-checks.js'
 
 const USAGE = `usage: verdict check [options]
 

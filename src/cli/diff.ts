@@ -1,6 +1,6 @@
 // `verdict diff <base-ref> [<head-ref>]`: what a policy change does to access,
 // not only how its text changed. See src/review/ and README.md, "For auditors".
-import { COMMON_USAGE, runReview } from '../review/command.js'
+import { COMMON_USAGE, runReview } from './review.js'
 
 const USAGE = `usage: verdict diff [options] <base-ref> [<head-ref>]
 

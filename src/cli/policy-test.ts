@@ -9,10 +9,10 @@
 // Stops at the first failing step with what to fix. Exit 0 when all pass, 1 when
 // a step fails, 2 for bad usage or a missing OPA.
 import { parseCommandArgs } from './args.js'
-import { opaBinary } from '../engine/opa-cli.js'
+import { opaBinary } from '../toolchain/opa-cli.js'
 import {
   checkPolicies, formatProblem, lintRego, policyCoverage, runPolicyTests, unformattedFiles, wasmBuildProblem
-} from '../engine/policy-checks.js'
+} from '../toolchain/policy-checks.js'
 
 const USAGE = `usage: verdict test [options] [policies-dir]
 

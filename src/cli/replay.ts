@@ -1,6 +1,6 @@
 // `verdict replay --log <file> <base-ref> [<head-ref>]`: re-evaluates every
 // recorded decision under base and head and lists the ones that flip.
-import { COMMON_USAGE, runReview } from '../review/command.js'
+import { COMMON_USAGE, runReview } from './review.js'
 
 const USAGE = `usage: verdict replay --log <file> [--log <file>…] [options] <base-ref> [<head-ref>]
 

@@ -5,7 +5,7 @@
 // path out of this file can be mistaken for an allow.
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm'
 import { PolicyBundleError, PolicyEvaluationError } from '../errors.js'
-import type { PolicyBundle } from './bundle.js'
+import type { PolicyBundle } from '../bundle/bundle.js'
 import { type PolicyInput, type PolicyResult, undefinedResultDeny, toPolicyResult } from './result.js'
 
 const textEncoder = new TextEncoder()

@@ -8,9 +8,9 @@ import type { EventEmitter } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { DecisionObserver } from '../audit/index.js'
+import type { DecisionObserver } from '../decision-log/index.js'
 import type { AuthnCounters } from '../authn/counters.js'
-import type { SinkName, SinkStats } from '../audit/sinks/sink.js'
+import type { SinkName, SinkStats } from '../decision-log/sinks/sink.js'
 
 export interface Metrics {
   readonly registry: Registry

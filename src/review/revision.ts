@@ -4,7 +4,7 @@
 // Compiles are cached per git tree id within the process: equal trees are equal
 // policies, and a compile costs a second or two.
 import { join } from 'node:path'
-import { compilePolicies } from '../engine/compiler.js'
+import { compilePolicies } from '../toolchain/compiler.js'
 import { loadDecisionPolicy, type DecisionPolicy } from '../engine/policy.js'
 import { copyWorkingTree, extractCommit, resolveRef } from './git.js'
 import { ReviewError } from './review-error.js'

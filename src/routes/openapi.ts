@@ -8,7 +8,7 @@
 import type { FastifySwaggerOptions, SwaggerOptions } from '@fastify/swagger'
 import { Type, type TSchema } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifySchema } from 'fastify'
-import { VERSION } from '../audit/index.js'
+import { VERSION } from '../decision-log/index.js'
 
 const ErrorBody = Type.Object({
   code: Type.String({ description: 'stable error code, e.g. REQUEST_INVALID' }),

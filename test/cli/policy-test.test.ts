@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { run } from '../../src/cli/policy-test.js'
-import { runOpa } from '../../src/engine/opa-cli.js'
+import { runOpa } from '../../src/toolchain/opa-cli.js'
 import { capture, tempDir } from '../engine/helpers.js'
 
 const POLICY = `# METADATA

@@ -5,9 +5,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { readBundle } from '../../src/engine/bundle.js'
-import { compilePolicies } from '../../src/engine/compiler.js'
-import { runOpa } from '../../src/engine/opa-cli.js'
+import { readBundle } from '../../src/bundle/bundle.js'
+import { compilePolicies } from '../../src/toolchain/compiler.js'
+import { runOpa } from '../../src/toolchain/opa-cli.js'
 import { describe, loadDecisionPolicy } from '../../src/engine/policy.js'
 import type { PolicyInput } from '../../src/engine/result.js'
 
@@ -76,7 +76,7 @@ t.test('describe() reads whatever opa-wasm throws', async (t) => {
 
 t.test('bundles that cannot be used are refused with a reason', async (t) => {
   await t.rejects(readBundle(Buffer.from('not a tarball')), { code: 'POLICY_BUNDLE_INVALID' })
-  const { assembleBundle } = await import('../../src/engine/bundle.js')
+  const { assembleBundle } = await import('../../src/bundle/bundle.js')
   t.throws(() => assembleBundle(undefined, Buffer.from('{}'), undefined), { message: /no policy.wasm/ })
   t.throws(() => assembleBundle(Buffer.from('x'), Buffer.from('{'), undefined), { message: /data.json is not valid JSON/ })
   t.throws(() => assembleBundle(Buffer.from('x'), undefined, Buffer.from('nope')), { message: /.manifest is not valid JSON/ })

@@ -5,8 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { wasmBuildArgs } from '../../src/engine/compiler.js'
-import { runOpa } from '../../src/engine/opa-cli.js'
+import { wasmBuildArgs } from '../../src/toolchain/compiler.js'
+import { runOpa } from '../../src/toolchain/opa-cli.js'
 import { buildApp, POLICY_DIR } from '../helpers/app.js'
 
 const decideBody = { request: { method: 'GET', path: '/cmictest/jc-rest-api/rest/1/jcjob' } }

@@ -8,7 +8,7 @@ import { AUDIENCE, startCallers, type CallerName } from '../helpers/callers.js'
 import { POLICY_DIR } from '../helpers/app.js'
 import { startJwksServer } from '../helpers/jwks-server.js'
 import { metricValue } from '../helpers/prometheus.js'
-import { buildLoggingApp, jcjobList } from '../audit/app.js'
+import { buildLoggingApp, jcjobList } from '../decision-log/app.js'
 
 const callers = await startCallers()
 t.teardown(() => callers.close())

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
-import { BoundedQueue } from '../../src/audit/queue.js'
-import { ConsoleSink } from '../../src/audit/sinks/console.js'
-import { FileSink, workerFilePath } from '../../src/audit/sinks/file.js'
-import { retryDelay } from '../../src/audit/sinks/http.js'
+import { BoundedQueue } from '../../src/decision-log/queue.js'
+import { ConsoleSink } from '../../src/decision-log/sinks/console.js'
+import { FileSink, workerFilePath } from '../../src/decision-log/sinks/file.js'
+import { retryDelay } from '../../src/decision-log/sinks/http.js'
 
 const quietLog = () => {
   const lines: Array<{ level: string, obj: object, msg: string }> = []

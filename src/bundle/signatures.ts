@@ -8,7 +8,7 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import { posix } from 'node:path'
 import { structuredDigest } from './canonical-json.js'
-import type { SignatureAlgorithm } from './config.js'
+import type { SignatureAlgorithm } from '../lifecycle/config.js'
 import { signCompact, verifyCompact } from './jws.js'
 
 export const SIGNATURES_FILE = '.signatures.json'

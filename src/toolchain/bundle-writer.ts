@@ -7,11 +7,11 @@
 import { createPublicKey } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { Header } from 'tar'
-import { readBundle, type BundleManifest } from './bundle.js'
-import { signBundle, SIGNATURES_FILE, type SigningOptions } from './bundle-signature.js'
+import { readBundle, type BundleManifest } from '../bundle/bundle.js'
+import { signBundle, SIGNATURES_FILE, type SigningOptions } from '../bundle/signatures.js'
 import { compilePolicies } from './compiler.js'
-import { loadDecisionPolicy } from './policy.js'
-import { gitRevision } from './revision.js'
+import { loadDecisionPolicy } from '../engine/policy.js'
+import { gitRevision } from '../lifecycle/revision.js'
 
 export interface BuildBundleOptions {
   dir: string

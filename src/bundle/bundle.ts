@@ -10,7 +10,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { Parser, type ReadEntry } from 'tar'
 import { PolicyBundleError, PolicyBundleRefusedError } from '../errors.js'
-import { SIGNATURES_FILE, verifyBundle, type BundleVerification } from './bundle-signature.js'
+import { SIGNATURES_FILE, verifyBundle, type BundleVerification } from './signatures.js'
 
 const MAX_FILE_BYTES = 64 * 1024 * 1024
 const MAX_TOTAL_BYTES = 256 * 1024 * 1024

@@ -5,10 +5,10 @@ import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { buildBundle } from '../../src/engine/bundle-writer.js'
-import { createPolicyStore, sourceKind, type PolicyActivatedEvent, type PolicyFailedEvent } from '../../src/engine/store.js'
+import { buildBundle } from '../../src/toolchain/bundle-writer.js'
+import { createPolicyStore, sourceKind, type PolicyActivatedEvent, type PolicyFailedEvent } from '../../src/lifecycle/store.js'
 import { POLICY_DIR } from '../helpers/app.js'
-import { copyPolicies, keyPair, repack, tempDir } from './helpers.js'
+import { copyPolicies, keyPair, repack, tempDir } from '../engine/helpers.js'
 
 t.test('loads asked for while one runs are coalesced into one more load', async (t) => {
   const store = createPolicyStore({ dir: await copyPolicies(t), entrypoint: 'verdict/decision' })

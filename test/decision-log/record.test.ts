@@ -3,7 +3,7 @@
 import { PassThrough } from 'node:stream'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import t from 'tap'
-import { createDecisionLog } from '../../src/audit/index.js'
+import { createDecisionLog } from '../../src/decision-log/index.js'
 import { parseConfig } from '../../src/config.js'
 import type { Decision } from '../../src/engine/decide.js'
 

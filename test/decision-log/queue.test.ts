@@ -1,6 +1,6 @@
 // The bounded buffer: pushing never blocks; when full, the OLDEST go, counted.
 import t from 'tap'
-import { BoundedQueue } from '../../src/audit/queue.js'
+import { BoundedQueue } from '../../src/decision-log/queue.js'
 
 t.test('over the event bound the oldest are dropped and counted', async (t) => {
   const q = new BoundedQueue({ maxEvents: 3, maxBytes: 1e9 })

@@ -2,7 +2,7 @@
 // whatever the configuration says. Nothing is mutated: the decision being
 // answered and the policy input stay as they were.
 import t from 'tap'
-import { applyPointer, isCredentialKey, MASK_MARKER, parsePointer, redact, scrubCredentials } from '../../src/audit/redact.js'
+import { applyPointer, isCredentialKey, MASK_MARKER, parsePointer, redact, scrubCredentials } from '../../src/decision-log/redact.js'
 
 const input = () => ({
   principal: { method: 'basic', subject: 'ACME||SVC_AP', roles: ['AP'], scopes: [] },

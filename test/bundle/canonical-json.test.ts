@@ -3,7 +3,7 @@
 // digests of OPA's own bundles are checked in bundle-signature.test.ts; these are
 // the corners an example bundle does not reach.
 import t from 'tap'
-import { canonicalJson } from '../../src/engine/canonical-json.js'
+import { canonicalJson } from '../../src/bundle/canonical-json.js'
 
 const canon = (text: string): string => canonicalJson(Buffer.from(text))
 

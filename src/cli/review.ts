@@ -1,13 +1,13 @@
 // What `verdict diff` and `verdict replay` share: their options, the report
 // written in the asked format (stdout or -o file), and the exit code of the CI
 // gate: 0 nothing changed, 1 something changed (per --fail-on), 2 an error.
-import { parseCommandArgs, usageError } from '../cli/args.js'
+import { parseCommandArgs, usageError } from './args.js'
 import { writeFile } from 'node:fs/promises'
-import { renderHtml } from './render-html.js'
-import { renderJson } from './render-json.js'
-import { renderMarkdown } from './render-markdown.js'
-import { exitCode, FAIL_ON, type FailOn, type Report } from './report.js'
-import { review, type ReviewOptions } from './review.js'
+import { renderHtml } from '../review/render-html.js'
+import { renderJson } from '../review/render-json.js'
+import { renderMarkdown } from '../review/render-markdown.js'
+import { exitCode, FAIL_ON, type FailOn, type Report } from '../review/report.js'
+import { review, type ReviewOptions } from '../review/review.js'
 
 export const FORMATS = ['markdown', 'json', 'html'] as const
 export type Format = typeof FORMATS[number]

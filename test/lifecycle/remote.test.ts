@@ -6,11 +6,11 @@ import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import t from 'tap'
-import { buildBundle } from '../../src/engine/bundle-writer.js'
-import type { PolicyActivatedEvent, PolicyFailedEvent } from '../../src/engine/store.js'
-import { backoffDelay, BACKOFF_BASE_MS, createBundleFetcher, pollDelay, startPolling } from '../../src/engine/remote.js'
+import { buildBundle } from '../../src/toolchain/bundle-writer.js'
+import type { PolicyActivatedEvent, PolicyFailedEvent } from '../../src/lifecycle/store.js'
+import { backoffDelay, BACKOFF_BASE_MS, createBundleFetcher, pollDelay, startPolling } from '../../src/lifecycle/remote.js'
 import { POLICY_DIR } from '../helpers/app.js'
-import { buildAppWithStore as buildApp, keyPair, repack, tempDir, waitFor } from './helpers.js'
+import { buildAppWithStore as buildApp, keyPair, repack, tempDir, waitFor } from '../engine/helpers.js'
 
 type Mode = { kind: 'serve', body: Buffer, etag: string } | { kind: 'fail' } | { kind: 'hang' }
 

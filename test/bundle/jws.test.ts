@@ -3,8 +3,8 @@
 // key that does not fit its algorithm is refused up front.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import t from 'tap'
-import { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from '../../src/engine/config.js'
-import { checkKeyFits, defaultAlgorithm, signCompact, verifyCompact } from '../../src/engine/jws.js'
+import { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from '../../src/lifecycle/config.js'
+import { checkKeyFits, defaultAlgorithm, signCompact, verifyCompact } from '../../src/bundle/jws.js'
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const ec = {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PolicyCompileError } from '../errors.js'
-import { readBundle, type PolicyBundle } from './bundle.js'
+import { readBundle, type PolicyBundle } from '../bundle/bundle.js'
 import { runOpaExit } from './opa-cli.js'
 
 /** Policy tests sit beside the policies (x_test.rego) and are for `opa test`, not for the served bundle. */

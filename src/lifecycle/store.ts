@@ -11,11 +11,11 @@
 import { EventEmitter } from 'node:events'
 import { open } from 'node:fs/promises'
 import { PolicyBundleError } from '../errors.js'
-import { readBundle, type PolicyBundle } from './bundle.js'
-import type { BundleVerification } from './bundle-signature.js'
-import { compilePolicies } from './compiler.js'
+import { readBundle, type PolicyBundle } from '../bundle/bundle.js'
+import type { BundleVerification } from '../bundle/signatures.js'
+import { compilePolicies } from '../toolchain/compiler.js'
 import { POLICY_DEFAULTS } from './config.js'
-import { loadDecisionPolicy, type DecisionPolicy } from './policy.js'
+import { loadDecisionPolicy, type DecisionPolicy } from '../engine/policy.js'
 import type { BundleFetcher } from './remote.js'
 
 export interface PolicySource {

@@ -7,9 +7,9 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import type { PolicyActivatedEvent, PolicyFailedEvent } from '../../src/engine/store.js'
+import type { PolicyActivatedEvent, PolicyFailedEvent } from '../../src/lifecycle/store.js'
 import { startCallers } from '../helpers/callers.js'
-import { buildAppWithStore as buildApp, copyPolicies, waitFor } from './helpers.js'
+import { buildAppWithStore as buildApp, copyPolicies, waitFor } from '../engine/helpers.js'
 
 interface Answer { startedAt: number, endedAt: number, status: number, allow?: boolean, digest?: string, error?: string }
 

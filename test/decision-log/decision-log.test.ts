@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { VERSION } from '../../src/audit/index.js'
+import { VERSION } from '../../src/decision-log/index.js'
 import { startCallers, type CallerName } from '../helpers/callers.js'
 import { buildLoggingApp, jcjobList, readEvents } from './app.js'
 

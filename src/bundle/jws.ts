@@ -3,7 +3,7 @@
 // algorithm is fixed by configuration, never taken from the token: a token whose
 // header names another algorithm is refused before any key is used.
 import { constants, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
-import type { SignatureAlgorithm } from './config.js'
+import type { SignatureAlgorithm } from '../lifecycle/config.js'
 
 const HASHES: Record<string, string> = { 256: 'sha256', 384: 'sha384', 512: 'sha512' }
 const CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' }
