@@ -25,8 +25,11 @@ export const DEFAULT_ALGORITHMS: Record<ProfileName, Algorithm[]> = {
 
 export const AUTHN_DEFAULTS = {
   clockToleranceSec: 30,
-  fetchTimeoutMs: 5000,
-  unknownKidCooldownSec: 60,
+  fetchTimeoutMs: 3000,
+  keyRefreshSec: 300,
+  keyRefreshMinSec: 60,
+  keyRefreshMaxSec: 3600,
+  unknownKidMinIntervalSec: 5,
   pepperEnv: 'VERDICT_BASIC_PEPPER',
   maxTokenBytes: 8192,
   rateLimit: { maxFailures: 5, windowSec: 60, maxFailuresPerAddress: 100 }
@@ -52,8 +55,15 @@ export const IssuerConfigSchema = Type.Object({
   /** Entra tenant id; must equal the token's tid */
   tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   clockToleranceSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, default: AUTHN_DEFAULTS.clockToleranceSec })),
+  /** the whole key fetch (discovery + JWKS) must finish within this; a slower IdP is jwks_unavailable */
   fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60000, default: AUTHN_DEFAULTS.fetchTimeoutMs })),
-  unknownKidCooldownSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, default: AUTHN_DEFAULTS.unknownKidCooldownSec }))
+  /** background key refresh interval when the JWKS response has no Cache-Control max-age */
+  keyRefreshSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.keyRefreshSec })),
+  /** a JWKS Cache-Control max-age is honoured within [keyRefreshMinSec, keyRefreshMaxSec] */
+  keyRefreshMinSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.keyRefreshMinSec })),
+  keyRefreshMaxSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.keyRefreshMaxSec })),
+  /** a token naming an unknown kid refetches the keys only if the last fetch started at least this long ago */
+  unknownKidMinIntervalSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: AUTHN_DEFAULTS.unknownKidMinIntervalSec }))
 }, { additionalProperties: false })
 
 export const BasicConfigSchema = Type.Object({
@@ -97,7 +107,10 @@ export interface IssuerConfig {
   tenant?: string
   clockToleranceSec: number
   fetchTimeoutMs: number
-  unknownKidCooldownSec: number
+  keyRefreshSec: number
+  keyRefreshMinSec: number
+  keyRefreshMaxSec: number
+  unknownKidMinIntervalSec: number
 }
 
 export interface BasicConfig {
@@ -151,6 +164,7 @@ function checkIssuer (issuer: IssuerConfig, at: string, problems: string[]): voi
     if (!issuer.discovery.endsWith(WELL_KNOWN)) problems.push(`${at}.discovery must end with ${WELL_KNOWN}`)
   }
   if (issuer.jwksUri !== undefined) checkKeyUrl(`${at}.jwksUri`, issuer.jwksUri, problems)
+  if (issuer.keyRefreshMinSec > issuer.keyRefreshMaxSec) problems.push(`${at}: keyRefreshMinSec must not exceed keyRefreshMaxSec`)
 
   switch (issuer.profile) {
     case 'entra-v1':
@@ -197,7 +211,10 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
       algorithms: i.algorithms ?? DEFAULT_ALGORITHMS[i.profile],
       clockToleranceSec: i.clockToleranceSec ?? AUTHN_DEFAULTS.clockToleranceSec,
       fetchTimeoutMs: i.fetchTimeoutMs ?? AUTHN_DEFAULTS.fetchTimeoutMs,
-      unknownKidCooldownSec: i.unknownKidCooldownSec ?? AUTHN_DEFAULTS.unknownKidCooldownSec
+      keyRefreshSec: i.keyRefreshSec ?? AUTHN_DEFAULTS.keyRefreshSec,
+      keyRefreshMinSec: i.keyRefreshMinSec ?? AUTHN_DEFAULTS.keyRefreshMinSec,
+      keyRefreshMaxSec: i.keyRefreshMaxSec ?? AUTHN_DEFAULTS.keyRefreshMaxSec,
+      unknownKidMinIntervalSec: i.unknownKidMinIntervalSec ?? AUTHN_DEFAULTS.unknownKidMinIntervalSec
     }
     if (i.discovery !== undefined) resolved.discovery = i.discovery
     if (i.jwksUri !== undefined) resolved.jwksUri = i.jwksUri

@@ -39,7 +39,7 @@ export interface Authenticator {
 }
 
 export interface AuthenticatorDeps {
-  /** @fastify/jwt's decode/verify (the plugin passes its own instance) */
+  /** @fastify/jwt's verify (the plugin passes its own instance) */
   jwt: JwtCodec
   /** Basic secrets; loaded from config.basic.secretsFile when omitted */
   secrets?: SecretStore
@@ -89,16 +89,23 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
     }
   }
 
+  async function authenticate (request: AuthnRequest): Promise<AuthnResult> {
+    try {
+      return await dispatch(request)
+    } catch (err) {
+      // Not a client's fault, but still a decision: fail closed. Log the
+      // error name only; messages of crypto/parse errors may quote input.
+      deps.log?.error({ err: { name: (err as Error)?.name } }, 'authentication failed unexpectedly')
+      return failure('authn_error')
+    }
+  }
+
+  jwt.start()
   return {
     async authenticate (request) {
-      try {
-        return await dispatch(request)
-      } catch (err) {
-        // Not a client's fault, but still a decision: fail closed. Log the
-        // error name only; messages of crypto/parse errors may quote input.
-        deps.log?.error({ err: { name: (err as Error)?.name } }, 'authentication failed unexpectedly')
-        return failure('authn_error')
-      }
+      const result = await authenticate(request)
+      if (!result.ok) counters.rejectsByReason[result.code]++
+      return result
     },
     counters,
     close: () => jwt.close()
@@ -136,10 +143,7 @@ export default fp<AuthnPluginOptions>(async function authn (fastify, opts) {
       decode: { complete: true },
       verify: {}
     })
-    codec = {
-      decode: (token) => scope.jwt.decode(token),
-      verify: (token, options) => scope.jwt.verify(token, options)
-    }
+    codec = { verify: (token, options) => scope.jwt.verify(token, options) }
   })
   if (codec === undefined) throw new Error('@fastify/jwt did not load')
 
