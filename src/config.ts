@@ -35,7 +35,7 @@ export const DEFAULT_CONFIG_FILE = 'config/verdict.yaml'
 
 type Env = Record<string, string | undefined>
 
-/** Applies the environment overrides that exist (documented in README, "Configuration"). */
+/** Applies the environment overrides that exist (documented in docs/CONFIGURATION.md). */
 function applyEnv (raw: Record<string, unknown>, env: Env): void {
   const section = (name: string): Record<string, unknown> => {
     const s = raw[name]
