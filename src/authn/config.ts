@@ -5,6 +5,8 @@
 // algorithm defaults, and returns the fully resolved AuthnConfig.
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { trustedProxyProblems } from './client-address.js'
+import type { ThrottleConfig } from './rate-limit.js'
 
 export const PROFILES = ['entra-v1', 'entra-v2', 'okta', 'google', 'auth0', 'oidc'] as const
 export type ProfileName = typeof PROFILES[number]
@@ -32,7 +34,7 @@ export const AUTHN_DEFAULTS = {
   unknownKidMinIntervalSec: 5,
   pepperEnv: 'VERDICT_BASIC_PEPPER',
   maxTokenBytes: 8192,
-  rateLimit: { maxFailures: 5, windowSec: 60, maxFailuresPerAddress: 100 }
+  rateLimit: { maxFailures: 5, maxFailuresPerAddress: 100, windowSec: 900, delaySec: 1, maxDelaySec: 60 }
 } as const
 
 const NonEmpty = Type.String({ minLength: 1, maxLength: 2048 })
@@ -74,17 +76,26 @@ export const BasicConfigSchema = Type.Object({
   /** file holding the HMAC pepper; wins over pepperEnv when set */
   pepperFile: Type.Optional(NonEmpty),
   rateLimit: Type.Optional(Type.Object({
-    /** failures per username within the window before attempts are refused */
+    /** failures of one account from one client address before that pair must wait */
     maxFailures: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.maxFailures })),
+    /** failures of any accounts from one client address before that address must wait */
+    maxFailuresPerAddress: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress })),
+    /** failures are forgotten this long after the last one */
     windowSec: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.windowSec })),
-    // Higher than per-user on purpose: the remote address of a decision
-    // request is usually the calling gateway, shared by every account behind it.
-    maxFailuresPerAddress: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress }))
+    /** the first wait; each further failure doubles it */
+    delaySec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: AUTHN_DEFAULTS.rateLimit.delaySec })),
+    /** the longest wait */
+    maxDelaySec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.rateLimit.maxDelaySec }))
   }, { additionalProperties: false, default: {} }))
 }, { additionalProperties: false })
 
 export const AuthnConfigSchema = Type.Object({
   issuers: Type.Optional(Type.Array(IssuerConfigSchema, { default: [] })),
+  /**
+   * Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed when
+   * finding a Basic client's address; default none: the peer is the client.
+   */
+  trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { default: [], maxItems: 256 })),
   basic: Type.Optional(Type.Object(BasicConfigSchema.properties, { additionalProperties: false, default: {} })),
   maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes }))
 }, { additionalProperties: false })
@@ -117,11 +128,12 @@ export interface BasicConfig {
   secretsFile?: string
   pepperEnv: string
   pepperFile?: string
-  rateLimit: { maxFailures: number, windowSec: number, maxFailuresPerAddress: number }
+  rateLimit: ThrottleConfig
 }
 
 export interface AuthnConfig {
   issuers: IssuerConfig[]
+  trustedProxies: string[]
   basic: BasicConfig
   maxTokenBytes: number
 }
@@ -228,6 +240,8 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
   const isses = issuers.map((i) => i.issuer)
   if (new Set(names).size !== names.length) problems.push('issuer names must be unique')
   if (new Set(isses).size !== isses.length) problems.push('issuer values must be unique')
+  const trustedProxies = raw.trustedProxies ?? []
+  problems.push(...trustedProxyProblems(trustedProxies))
   if (problems.length > 0) throw new AuthnConfigError(problems)
 
   const basicInput = raw.basic ?? {}
@@ -236,12 +250,14 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
     pepperEnv: basicInput.pepperEnv ?? AUTHN_DEFAULTS.pepperEnv,
     rateLimit: {
       maxFailures: rate.maxFailures ?? AUTHN_DEFAULTS.rateLimit.maxFailures,
+      maxFailuresPerAddress: rate.maxFailuresPerAddress ?? AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress,
       windowSec: rate.windowSec ?? AUTHN_DEFAULTS.rateLimit.windowSec,
-      maxFailuresPerAddress: rate.maxFailuresPerAddress ?? AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress
+      delaySec: rate.delaySec ?? AUTHN_DEFAULTS.rateLimit.delaySec,
+      maxDelaySec: rate.maxDelaySec ?? AUTHN_DEFAULTS.rateLimit.maxDelaySec
     }
   }
   if (basicInput.secretsFile !== undefined) basic.secretsFile = basicInput.secretsFile
   if (basicInput.pepperFile !== undefined) basic.pepperFile = basicInput.pepperFile
 
-  return { issuers, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  return { issuers, trustedProxies, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
 }

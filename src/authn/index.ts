@@ -7,15 +7,19 @@
 //
 // A bad credential, an untrusted token or an IdP outage is an `ok: false`
 // decision (fail closed), never an exception or a 5xx.
+import cluster from 'node:cluster'
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import { BasicAuthenticator } from './basic.js'
+import { clientAddress, toBlockList } from './client-address.js'
 import { resolveAuthnConfig, type AuthnConfig, type AuthnConfigInput } from './config.js'
 import { createCounters, type AuthnCounters } from './counters.js'
 import { failure } from './failures.js'
 import { JwtAuthenticator, type JwtCodec } from './jwt.js'
 import type { AuthnResult } from './principal.js'
+import { localThrottleStore, type ThrottleStore } from './rate-limit.js'
+import { ipcThrottleStore } from './throttle-ipc.js'
 import { createSecretStore, loadPepper, loadSecretsFile, type SecretStore, type digestSecret } from './secrets.js'
 
 export type { AuthnResult, Principal } from './principal.js'
@@ -28,8 +32,10 @@ export { hashSecret } from './secrets.js'
 
 /** The parts of a request authentication reads; a FastifyRequest fits. */
 export interface AuthnRequest {
-  headers: { authorization?: string | string[] | undefined }
+  headers: { authorization?: string | string[] | undefined, 'x-forwarded-for'?: string | string[] | undefined }
+  /** the connection's peer; read only when there is no socket */
   ip?: string
+  socket?: { remoteAddress?: string | undefined }
 }
 
 export interface Authenticator {
@@ -47,6 +53,8 @@ export interface AuthenticatorDeps {
   now?: () => number
   digest?: typeof digestSecret
   log?: Pick<FastifyBaseLogger, 'error'>
+  /** where Basic failures are counted; default: the cluster primary in a worker, else this process */
+  throttle?: ThrottleStore
 }
 
 async function loadSecretStore (config: AuthnConfig, env?: NodeJS.ProcessEnv): Promise<SecretStore> {
@@ -66,12 +74,18 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
   const counters = createCounters()
   const now = deps.now ?? Date.now
   const jwt = new JwtAuthenticator(config, { codec: deps.jwt, counters, now })
+  // In a cluster worker the primary counts Basic failures for every worker
+  // (server.ts serves it), so the limit does not grow with the worker count.
+  const throttle = deps.throttle ?? (cluster.isWorker
+    ? ipcThrottleStore(config.basic.rateLimit, process, now)
+    : localThrottleStore(config.basic.rateLimit, now))
   const basic = new BasicAuthenticator(config.basic, {
     store: deps.secrets ?? await loadSecretStore(config, deps.env),
     counters,
-    now,
+    throttle,
     ...(deps.digest !== undefined ? { digest: deps.digest } : {})
   })
+  const trustedProxies = toBlockList(config.trustedProxies)
 
   async function dispatch (request: AuthnRequest): Promise<AuthnResult> {
     const header = headerValue(request.headers.authorization)
@@ -83,7 +97,8 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
       case 'bearer':
         return credential === '' ? failure('token_malformed') : await jwt.authenticate(credential)
       case 'basic':
-        return await basic.authenticate(credential, request.ip)
+        return await basic.authenticate(credential,
+          clientAddress(request.socket?.remoteAddress ?? request.ip, request.headers['x-forwarded-for'], trustedProxies))
       default:
         return failure('scheme_unsupported')
     }
