@@ -9,6 +9,7 @@ import { DecisionLogsConfigSchema } from './decision-log/config.js'
 import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn/config.js'
 import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
 import { ConfigInvalidError } from './errors.js'
+import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
 
 export const ConfigSchema = Type.Object({
   server: Type.Object({
@@ -22,7 +23,8 @@ export const ConfigSchema = Type.Object({
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
       Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
     /** on SIGTERM, requests still running after this are cut off (decision logs are flushed after); default 10 s */
-    shutdownTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 })
+    shutdownTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+    tls: Type.Optional(TlsConfigSchema)
   }, { additionalProperties: false, default: {} }),
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {} }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} }),
@@ -71,7 +73,7 @@ export function parseConfig (raw: unknown, env: Env = {}): Config {
     throw new ConfigInvalidError(`${first?.path || '/'}: ${first?.message ?? 'invalid'}`)
   }
   const config = withDefaults as Config
-  const policyProblems = policyConfigProblems(config.policy)
+  const policyProblems = [...policyConfigProblems(config.policy), ...tlsConfigProblems(config.server.tls)]
   if (policyProblems.length > 0) throw new ConfigInvalidError(policyProblems.join('; '))
   try {
     // The rules a schema cannot say (one key source per issuer, per-profile

@@ -5,6 +5,7 @@
 // algorithm defaults, and returns the fully resolved AuthnConfig.
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { ClientCertificateConfigSchema, type ClientCertificateConfig } from './client-cert.js'
 
 export const PROFILES = ['entra-v1', 'entra-v2', 'okta', 'google', 'auth0', 'oidc'] as const
 export type ProfileName = typeof PROFILES[number]
@@ -76,7 +77,8 @@ export const BasicConfigSchema = Type.Object({
 export const AuthnConfigSchema = Type.Object({
   issuers: Type.Optional(Type.Array(IssuerConfigSchema, { default: [] })),
   basic: Type.Optional(Type.Object(BasicConfigSchema.properties, { additionalProperties: false, default: {} })),
-  maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes }))
+  maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes })),
+  clientCertificate: Type.Optional(ClientCertificateConfigSchema)
 }, { additionalProperties: false })
 
 /** What an operator writes in the `authn` section. */
@@ -111,6 +113,7 @@ export interface AuthnConfig {
   issuers: IssuerConfig[]
   basic: BasicConfig
   maxTokenBytes: number
+  clientCertificate?: ClientCertificateConfig
 }
 
 export class AuthnConfigError extends Error {
@@ -226,5 +229,7 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
   if (basicInput.secretsFile !== undefined) basic.secretsFile = basicInput.secretsFile
   if (basicInput.pepperFile !== undefined) basic.pepperFile = basicInput.pepperFile
 
-  return { issuers, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  const resolved: AuthnConfig = { issuers, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  if (raw.clientCertificate !== undefined) resolved.clientCertificate = raw.clientCertificate
+  return resolved
 }
