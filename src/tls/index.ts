@@ -143,7 +143,7 @@ export function watchTlsFiles (server: SecureServer, tls: TlsConfig, log: TlsRel
       running = false
     }
   }
-  const timer = setInterval(() => { void check() }, tls.reloadIntervalMs)
+  const timer = setInterval(() => { check().catch(() => {}) }, tls.reloadIntervalMs)
   timer.unref()
   return () => clearInterval(timer)
 }
