@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { trustedProxyProblems } from './client-address.js'
+import { ClientCertificateConfigSchema, type ClientCertificateConfig } from './client-cert.js'
 import type { ThrottleConfig } from './rate-limit.js'
 
 export const PROFILES = ['entra-v1', 'entra-v2', 'okta', 'google', 'auth0', 'oidc'] as const
@@ -40,65 +41,121 @@ export const AUTHN_DEFAULTS = {
 const NonEmpty = Type.String({ minLength: 1, maxLength: 2048 })
 
 export const IssuerConfigSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
-  profile: Type.Union(PROFILES.map((p) => Type.Literal(p))),
-  /** the exact `iss` value tokens carry */
-  issuer: NonEmpty,
-  audience: Type.Union([NonEmpty, Type.Array(NonEmpty, { minItems: 1 })]),
-  /** URL of the issuer's .well-known/openid-configuration (or use jwksUri) */
-  discovery: Type.Optional(NonEmpty),
-  /** URL of the issuer's JWKS (or use discovery) */
-  jwksUri: Type.Optional(NonEmpty),
-  algorithms: Type.Optional(Type.Array(Type.Union(ALGORITHMS.map((a) => Type.Literal(a))), { minItems: 1, uniqueItems: true })),
-  /** claim naming the ERP user, e.g. "cmicuser" */
-  erpUserClaim: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  /** callers allowed for this issuer (client ids; for google the sub or email) */
-  allowedClients: Type.Optional(Type.Array(NonEmpty)),
-  /** Entra tenant id; must equal the token's tid */
-  tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  clockToleranceSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, default: AUTHN_DEFAULTS.clockToleranceSec })),
-  /** the whole key fetch (discovery + JWKS) must finish within this; a slower IdP is jwks_unavailable */
-  fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60000, default: AUTHN_DEFAULTS.fetchTimeoutMs })),
-  /** background key refresh interval when the JWKS response has no Cache-Control max-age */
-  keyRefreshSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.keyRefreshSec })),
-  /** a JWKS Cache-Control max-age is honoured within [keyRefreshMinSec, keyRefreshMaxSec] */
-  keyRefreshMinSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.keyRefreshMinSec })),
-  keyRefreshMaxSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.keyRefreshMaxSec })),
-  /** a token naming an unknown kid refetches the keys only if the last fetch started at least this long ago */
-  unknownKidMinIntervalSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: AUTHN_DEFAULTS.unknownKidMinIntervalSec }))
-}, { additionalProperties: false })
+  name: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    pattern: '^[A-Za-z0-9_.-]+$',
+    description: "the identity provider's name in decisions (`principal.idp`) and in the policy's client mapping (`data.erp.accounts.clients`)"
+  }),
+  profile: Type.Union(PROFILES.map((p) => Type.Literal(p)), { description: 'which claims name the caller and what is checked (see the profiles below)' }),
+  issuer: Type.String({ minLength: 1, maxLength: 2048, description: 'the exact `iss` value tokens carry (matched as a string)' }),
+  audience: Type.Union([NonEmpty, Type.Array(NonEmpty, { minItems: 1 })], { description: 'accepted `aud` value(s)' }),
+  discovery: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: "URL of the issuer's `.well-known/openid-configuration`; set exactly one of `discovery` and `jwksUri`. Keys are fetched only from here, never from a URL found in a token. `https` (plain `http` only on loopback)"
+  })),
+  jwksUri: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: "URL of the issuer's JWKS (or use `discovery`)" })),
+  algorithms: Type.Optional(Type.Array(Type.Union(ALGORITHMS.map((a) => Type.Literal(a))), {
+    minItems: 1,
+    uniqueItems: true,
+    description: 'allowed signature algorithms (RS/PS/ES families only); default RS256, plus ES256 for `oidc`'
+  })),
+  erpUserClaim: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 128,
+    description: "a claim naming the ERP user (CMiC's `cmicuser`); otherwise the client id is mapped to an account in policy data"
+  })),
+  allowedClients: Type.Optional(Type.Array(NonEmpty, {
+    description: 'callers accepted from this issuer (client ids; for `google` the `sub` or `email`); required for Google, whose ID tokens anyone can mint'
+  })),
+  tenant: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 128,
+    description: "Entra tenant id, which must equal the token's `tid`; required for Entra: keys are shared across tenants, so `tid` is the tenant boundary"
+  })),
+  clockToleranceSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, default: AUTHN_DEFAULTS.clockToleranceSec, description: 'skew allowed on `exp`, `nbf` and `iat`' })),
+  fetchTimeoutMs: Type.Optional(Type.Integer({
+    minimum: 50,
+    maximum: 60000,
+    default: AUTHN_DEFAULTS.fetchTimeoutMs,
+    description: "one fetch of the issuer's keys (discovery and JWKS together) must finish within this; a token waiting on a slower IdP is answered `jwks_unavailable` by then"
+  })),
+  keyRefreshSec: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: AUTHN_DEFAULTS.keyRefreshSec,
+    description: "the issuer's keys are fetched at start and refreshed in the background this often (when the JWKS answer has no `Cache-Control: max-age`), so a rotated key is known before it is used"
+  })),
+  keyRefreshMinSec: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: AUTHN_DEFAULTS.keyRefreshMinSec,
+    description: 'a JWKS `Cache-Control: max-age` replaces `keyRefreshSec`, but never below this (`no-store`/`no-cache` are ignored)'
+  })),
+  keyRefreshMaxSec: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: AUTHN_DEFAULTS.keyRefreshMaxSec,
+    description: 'and never above this'
+  })),
+  unknownKidMinIntervalSec: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: AUTHN_DEFAULTS.unknownKidMinIntervalSec,
+    description: 'a token naming a `kid` that is not published refetches the keys only if the last fetch started at least this long ago. One fetch is in flight per issuer and every waiting request shares it, so a spray of unknown kids costs the IdP at most one request per interval, and a newly published key waits at most this long'
+  }))
+}, { additionalProperties: false, description: 'one trusted OAuth 2.0 issuer' })
 
 export const BasicConfigSchema = Type.Object({
-  /** YAML file of username → hashed secret (kept apart from policy data) */
-  secretsFile: Type.Optional(NonEmpty),
-  /** environment variable holding the HMAC pepper */
-  pepperEnv: Type.Optional(Type.String({ minLength: 1, default: AUTHN_DEFAULTS.pepperEnv })),
-  /** file holding the HMAC pepper; wins over pepperEnv when set */
-  pepperFile: Type.Optional(NonEmpty),
+  secretsFile: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: 'YAML map of username → hashed secret (`{scheme: hmac-sha256, hash}` or `{scheme: scrypt, salt, hash, N, r, p}`), kept apart from policy data'
+  })),
+  pepperEnv: Type.Optional(Type.String({ minLength: 1, default: AUTHN_DEFAULTS.pepperEnv, description: 'environment variable holding the HMAC pepper (at least 16 bytes)' })),
+  pepperFile: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'file holding the HMAC pepper; wins over `pepperEnv` when set' })),
   rateLimit: Type.Optional(Type.Object({
-    /** failures of one account from one client address before that pair must wait */
-    maxFailures: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.maxFailures })),
-    /** failures of any accounts from one client address before that address must wait */
-    maxFailuresPerAddress: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress })),
-    /** failures are forgotten this long after the last one */
-    windowSec: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.windowSec })),
-    /** the first wait; each further failure doubles it */
-    delaySec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: AUTHN_DEFAULTS.rateLimit.delaySec })),
-    /** the longest wait */
-    maxDelaySec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.rateLimit.maxDelaySec }))
-  }, { additionalProperties: false, default: {} }))
-}, { additionalProperties: false })
+    maxFailures: Type.Optional(Type.Integer({
+      minimum: 1,
+      default: AUTHN_DEFAULTS.rateLimit.maxFailures,
+      description: 'failures of one account from one client address before that pair must wait (`basic_rate_limited`); other clients of the account are not affected'
+    })),
+    maxFailuresPerAddress: Type.Optional(Type.Integer({
+      minimum: 1,
+      default: AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress,
+      description: 'failures of any accounts from one client address before that address must wait'
+    })),
+    windowSec: Type.Optional(Type.Integer({
+      minimum: 1,
+      default: AUTHN_DEFAULTS.rateLimit.windowSec,
+      description: "failures are forgotten this long after the last one; a success forgets the pair's failures"
+    })),
+    delaySec: Type.Optional(Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: AUTHN_DEFAULTS.rateLimit.delaySec,
+      description: 'the first wait once a limit is reached; each further failure doubles it. Attempts during a wait are refused unchecked and do not count'
+    })),
+    maxDelaySec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.rateLimit.maxDelaySec, description: 'the longest wait' }))
+  }, {
+    additionalProperties: false,
+    default: {},
+    description: 'failed attempts are throttled with a growing delay per (account, client address) and per client address, never by locking the account; with several workers the counts live in the cluster primary'
+  }))
+}, { additionalProperties: false, description: 'HTTP Basic for service accounts' })
 
 export const AuthnConfigSchema = Type.Object({
-  issuers: Type.Optional(Type.Array(IssuerConfigSchema, { default: [] })),
-  /**
-   * Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed when
-   * finding a Basic client's address; default none: the peer is the client.
-   */
-  trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { default: [], maxItems: 256 })),
-  basic: Type.Optional(Type.Object(BasicConfigSchema.properties, { additionalProperties: false, default: {} })),
-  maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes }))
-}, { additionalProperties: false })
+  issuers: Type.Optional(Type.Array(IssuerConfigSchema, { default: [], description: 'trusted OAuth 2.0 issuers (client-credentials JWTs)' })),
+  trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+    default: [],
+    maxItems: 256,
+    description: "addresses or CIDR ranges (`10.0.0.0/8`, `2001:db8::/32`) of proxies whose `X-Forwarded-For` names a Basic caller's client address, walked from the right over trusted hops only. None by default: the header is ignored and the connection's peer is the client. Behind a gateway, list it, or every caller shares the gateway's address and its throttle"
+  })),
+  basic: Type.Optional(Type.Object(BasicConfigSchema.properties, { additionalProperties: false, default: {}, description: BasicConfigSchema.description })),
+  maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes, description: 'larger bearer tokens are refused unread (`token_too_large`)' })),
+  clientCertificate: Type.Optional(ClientCertificateConfigSchema)
+}, { additionalProperties: false, description: 'the authentication layer: trusted issuers and Basic service accounts' })
 
 /** What an operator writes in the `authn` section. */
 export type AuthnConfigInput = Static<typeof AuthnConfigSchema>
@@ -136,6 +193,7 @@ export interface AuthnConfig {
   trustedProxies: string[]
   basic: BasicConfig
   maxTokenBytes: number
+  clientCertificate?: ClientCertificateConfig
 }
 
 export class AuthnConfigError extends Error {
@@ -259,5 +317,7 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
   if (basicInput.secretsFile !== undefined) basic.secretsFile = basicInput.secretsFile
   if (basicInput.pepperFile !== undefined) basic.pepperFile = basicInput.pepperFile
 
-  return { issuers, trustedProxies, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  const resolved: AuthnConfig = { issuers, trustedProxies, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  if (raw.clientCertificate !== undefined) resolved.clientCertificate = raw.clientCertificate
+  return resolved
 }

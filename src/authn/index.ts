@@ -13,6 +13,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import { BasicAuthenticator } from './basic.js'
 import { clientAddress, toBlockList } from './client-address.js'
+import { clientCertificateResult } from './client-cert.js'
 import { resolveAuthnConfig, type AuthnConfig, type AuthnConfigInput } from './config.js'
 import { createCounters, type AuthnCounters } from './counters.js'
 import { failure } from './failures.js'
@@ -36,6 +37,8 @@ export interface AuthnRequest {
   /** the connection's peer; read only when there is no socket */
   ip?: string
   socket?: { remoteAddress?: string | undefined }
+  /** the connection, for a client certificate (mutual TLS); a FastifyRequest's raw request fits */
+  raw?: { socket?: unknown }
 }
 
 export interface Authenticator {
@@ -88,8 +91,13 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
   const trustedProxies = toBlockList(config.trustedProxies)
 
   async function dispatch (request: AuthnRequest): Promise<AuthnResult> {
+    const certificate = config.clientCertificate !== undefined
+      ? clientCertificateResult(request.raw?.socket, config.clientCertificate)
+      : undefined
+    // A presented certificate that fails is final: no fallback to the header.
+    if (certificate !== undefined && !certificate.ok) return certificate
     const header = headerValue(request.headers.authorization)
-    if (header === undefined || header.trim() === '') return failure('credential_missing')
+    if (header === undefined || header.trim() === '') return certificate ?? failure('credential_missing')
     const space = header.indexOf(' ')
     const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase()
     const credential = space === -1 ? '' : header.slice(space + 1).trim()
