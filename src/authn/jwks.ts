@@ -159,7 +159,8 @@ export class IssuerKeys {
 
   /** Fetches the keys now (without waiting) and keeps them fresh in the background. */
   start (): void {
-    if (this.inFlight === undefined && !this.closed) void this.refresh('background')
+    // refresh() never rejects: a failure is an outcome, counted and retried.
+    if (this.inFlight === undefined && !this.closed) this.refresh('background').catch(() => {})
   }
 
   /** The PEM public key for a kid and algorithm, or the reason there is none. */
@@ -188,19 +189,6 @@ export class IssuerKeys {
     return this.notFound(kid)
   }
 
-  /** What the service can tell about the keys, for /health-like views and tests. */
-  status (): { keys: number, fetchedAt?: number, nextRefreshInMs?: number, fetching: boolean } {
-    const keys = this.currentSet()
-    return {
-      keys: keys === undefined ? 0 : [...keys.byKid.values()].reduce((n, list) => n + list.length, 0),
-      ...(keys !== undefined ? { fetchedAt: keys.fetchedAt } : {}),
-      ...(this.nextRefreshAt !== undefined ? { nextRefreshInMs: Math.max(0, this.nextRefreshAt - Date.now()) } : {}),
-      fetching: this.inFlight !== undefined
-    }
-  }
-
-  private nextRefreshAt: number | undefined
-
   private currentSet (): KeySet | undefined {
     const set = this.keySet
     if (set !== undefined && this.now() - set.fetchedAt > MAX_KEY_SET_AGE_MS) return undefined
@@ -223,7 +211,6 @@ export class IssuerKeys {
     this.counters.jwksFetches++
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
-    this.nextRefreshAt = undefined
     const fetch = this.fetchOnce(reason).then(
       (cacheControl): FetchOutcome => {
         this.lastFetchFailed = false
@@ -243,7 +230,6 @@ export class IssuerKeys {
 
   private schedule (delayMs: number): void {
     if (this.closed) return
-    this.nextRefreshAt = Date.now() + delayMs
     this.timer = setTimeout(() => { this.start() }, delayMs)
     this.timer.unref()
   }

@@ -131,11 +131,6 @@ export class JwtAuthenticator {
     for (const keys of this.keys.values()) keys.start()
   }
 
-  /** Key state per issuer name (tests, diagnostics). */
-  keyStatus (name: string): ReturnType<IssuerKeys['status']> | undefined {
-    return this.keys.get(name)?.status()
-  }
-
   async authenticate (token: string): Promise<AuthnResult> {
     const result = await this.check(token)
     if (result.ok) this.deps.counters.jwtAccepted++

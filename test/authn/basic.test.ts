@@ -11,6 +11,8 @@ import {
 } from '../../src/authn/secrets.js'
 import { basic, buildApp } from './fixtures/app.js'
 
+t.setTimeout(120_000)
+
 const PEPPER = 'pepper-for-tests-0123456789abcdef'
 const PAYROLL = 'ACME||SVC_PAYROLL'
 const PAYROLL_SECRET = 'k7Qf:2vX9-payroll-machine-secret-8d1e'
@@ -73,10 +75,12 @@ t.test('the username ends at the first colon', async (t) => {
 })
 
 t.test('failures bring a growing delay for that account from that client, never a lockout', async (t) => {
+  // A clock that moves only when the test says so: the waits are exact.
+  const start = Date.now()
   let offsetMs = 0
   const app = await buildApp(
     { basic: { secretsFile: await secretsFile(t), rateLimit: { maxFailures: 3, maxFailuresPerAddress: 100, windowSec: 600, delaySec: 1, maxDelaySec: 4 } } },
-    { env: { VERDICT_BASIC_PEPPER: PEPPER }, now: () => Date.now() + offsetMs })
+    { env: { VERDICT_BASIC_PEPPER: PEPPER }, now: () => start + offsetMs })
   t.teardown(() => app.close())
   const attacker = '192.0.2.66'
   const service = '192.0.2.10'
@@ -105,7 +109,8 @@ t.test('failures bring a growing delay for that account from that client, never 
 t.test('100 wrong secrets from one client behind a trusted proxy throttle only that client', async (t) => {
   const gateway = '10.1.2.3'
   const app = await buildApp(
-    { trustedProxies: ['10.0.0.0/8'], basic: { secretsFile: await secretsFile(t) } },
+    // Waits of a minute, so a slow machine cannot let the throttled client through mid-test.
+    { trustedProxies: ['10.0.0.0/8'], basic: { secretsFile: await secretsFile(t), rateLimit: { delaySec: 60 } } },
     { env: { VERDICT_BASIC_PEPPER: PEPPER } })
   t.teardown(() => app.close())
   const via = (username: string, secret: string, client: string, peer = gateway): Parameters<typeof app.authenticate>[0] =>
@@ -141,7 +146,7 @@ t.test('100 wrong secrets from one client behind a trusted proxy throttle only t
 
 t.test('failures spread over many accounts throttle the client address', async (t) => {
   const app = await buildApp(
-    { basic: { secretsFile: await secretsFile(t), rateLimit: { maxFailures: 5, maxFailuresPerAddress: 8 } } },
+    { basic: { secretsFile: await secretsFile(t), rateLimit: { maxFailures: 5, maxFailuresPerAddress: 8, delaySec: 60 } } },
     { env: { VERDICT_BASIC_PEPPER: PEPPER } })
   t.teardown(() => app.close())
   for (let i = 0; i < 8; i++) await app.authenticate(basic(`ACME||GHOST_${i}`, 'x', '10.0.0.1'))

@@ -9,6 +9,7 @@ import { maxAgeSec, parseKeySet, refreshDelayMs } from '../../src/authn/jwks.js'
 import { resolveAuthnConfig } from '../../src/authn/config.js'
 import { AUDIENCE, bearer, buildApp, lifetime, oidcIssuer } from './fixtures/app.js'
 
+t.setTimeout(120_000)
 const claimsFor = (issuer: string): Record<string, unknown> => ({ iss: issuer, aud: AUDIENCE, client_id: 'svc', ...lifetime() })
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -153,7 +154,7 @@ t.test('a hanging JWKS server: the first answer comes within the timeout, later 
   let started = Date.now()
   t.match(await app.authenticate(bearer(token)), { ok: false, code: 'jwks_unavailable' })
   const first = Date.now() - started
-  t.ok(first <= 3300, `first answer within the 3 s timeout (took ${first} ms)`)
+  t.ok(first <= 3500, `first answer within the 3 s timeout, give or take timer lag (took ${first} ms)`)
   started = Date.now()
   t.match(await app.authenticate(bearer(token)), { ok: false, code: 'jwks_unavailable' })
   t.ok(Date.now() - started < 100, 'the next answer does not wait again')

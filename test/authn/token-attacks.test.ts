@@ -9,6 +9,7 @@ import t from 'tap'
 import { craftToken, generateKey, hmacSignature, rs256Signature, startJwksServer, tamperPayload, type TestKey } from '../helpers/jwks-server.js'
 import { buildApp } from '../helpers/app.js'
 
+t.setTimeout(120_000)
 const AUDIENCE = 'api://verdict'
 const TENANT = '4c6b7a1e-2f0d-4e8a-9b3c-5d1e7f9a0b2c'
 const ENTRA_ISSUER = `https://login.microsoftonline.com/${TENANT}/v2.0`
