@@ -52,6 +52,12 @@ async function compile (dir: string, entrypoint: string, revision: string): Prom
   }
 }
 
+/** Compiles a policies directory as it is on disk (no git needed): `verdict who-can`, `verdict can`. */
+export async function loadDirectory (dir: string, entrypoint: string): Promise<Revision> {
+  const { policy, data } = await compile(dir, entrypoint, 'working-tree')
+  return { label: dir, ref: null, commit: null, subject: null, author: null, policy, data, dir }
+}
+
 /** Copies the revision's policies under `scratch/<slot>` and compiles them. */
 export async function loadRevision (spec: RevisionSpec, scratch: string, slot: string): Promise<Revision> {
   const dest = join(scratch, slot)
