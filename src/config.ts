@@ -8,7 +8,15 @@ import { parse as parseYaml } from 'yaml'
 import { DecisionLogsConfigSchema } from './decision-log/config.js'
 import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn/config.js'
 import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
+import { DEFAULT_PATH_VOCABULARY } from './engine/input.js'
 import { ConfigInvalidError } from './errors.js'
+
+export const SERVER_DEFAULTS = {
+  requestTimeoutMs: 20_000,
+  maxHeaderBytes: 16 * 1024
+} as const
+
+const PathSegment = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })
 
 export const ConfigSchema = Type.Object({
   server: Type.Object({
@@ -22,7 +30,16 @@ export const ConfigSchema = Type.Object({
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
       Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
     /** on SIGTERM, requests still running after this are cut off (decision logs are flushed after); default 10 s */
-    shutdownTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 })
+    shutdownTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+    /** a request (headers and body) not received completely within this is answered 408 and its connection closed */
+    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: SERVER_DEFAULTS.requestTimeoutMs }),
+    /** larger request headers are answered 431 and the connection closed (Node's default) */
+    maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024, default: SERVER_DEFAULTS.maxHeaderBytes }),
+    /** the `env` and `version` segments of the ERP REST paths this deployment decides on; any other is a 400 */
+    paths: Type.Object({
+      envs: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.envs] }),
+      versions: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.versions] })
+    }, { additionalProperties: false, default: {} })
   }, { additionalProperties: false, default: {} }),
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {} }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} }),

@@ -13,11 +13,22 @@ export const PathNotApiError = createError('path_not_api', 'path %s is not an ER
 export const SqlDialectUnknownError = createError('sql_dialect_unknown', 'sql dialect %s is not one of %s', 400)
 export const BatchTooLargeError = createError('batch_too_large', 'a batch holds at most %d items; this one has %d', 400)
 export const BatchEmptyError = createError('batch_empty', 'a batch needs "items": an array of 1 to %d decision requests', 400)
+// Paths and strings that cannot be decided as written (HTTP 400): a path with a
+// second spelling, an env, version or endpoint that is not served, a string
+// that is not well-formed Unicode (the policy engine cannot read it).
+export const PathNotCanonicalError = createError('path_not_canonical', 'path %s is not canonical: %s; send the exact path the service routes, unencoded', 400)
+export const PathUnknownError = createError('path_unknown', '%s', 400)
+export const StringNotWellFormedError = createError('string_not_well_formed', '%s holds a string that is not well-formed Unicode (a lone UTF-16 surrogate)', 400)
 
 // Transport-level client errors
 export const BodyTooLargeError = createError('body_too_large', 'request body is larger than %d bytes', 413)
 export const UnsupportedMediaTypeError = createError('unsupported_media_type', 'send the decision request as application/json', 415)
 export const NotFoundError = createError('not_found', 'route %s %s does not exist', 404)
+// Answered on the socket before a request exists (http/client-errors.ts); the
+// connection is closed after the answer.
+export const RequestTimeoutError = createError('request_timeout', 'the request was not received completely within %d ms', 408)
+export const HeadersTooLargeError = createError('headers_too_large', 'the request headers are larger than %d bytes', 431)
+export const HttpMalformedError = createError('http_malformed', 'the request is not well-formed HTTP/1.1', 400)
 
 // Engine failures (HTTP 5xx, never an allow)
 export const PolicyNotLoadedError = createError('policy_not_loaded', 'no policy is loaded yet', 503)
