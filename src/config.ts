@@ -20,29 +20,48 @@ const PathSegment = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })
 
 export const ConfigSchema = Type.Object({
   server: Type.Object({
-    host: Type.String({ default: '127.0.0.1' }),
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8181 }),
-    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024, default: 64 * 1024 }),
-    /** body limit of POST /v1/decide/batch (up to 100 requests); default 16 x bodyLimitBytes, at most 1 MiB */
-    batchBodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 4 * 1024 * 1024 })),
-    /** worker processes, each with its own policy instance; `auto` = one per core */
-    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], { default: 'auto' }),
+    host: Type.String({ default: '127.0.0.1', description: 'address to listen on (env `VERDICT_HOST`)' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8181, description: 'port to listen on (env `VERDICT_PORT`)' }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024, default: 64 * 1024, description: 'largest request body' }),
+    batchBodyLimitBytes: Type.Optional(Type.Integer({
+      minimum: 1024,
+      maximum: 4 * 1024 * 1024,
+      description: 'largest `POST /v1/decide/batch` body (up to 100 requests); when unset 16 × `bodyLimitBytes`, at most 1 MiB'
+    })),
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], {
+      default: 'auto',
+      description: 'worker processes (node:cluster), each with its own policy instance; `auto` is one per core (env `VERDICT_WORKERS`). WASM evaluation is synchronous, so one process uses one core'
+    }),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
-      Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
-    /** on SIGTERM, requests still running after this are cut off (decision logs are flushed after); default 10 s */
-    shutdownTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
-    /** a request (headers and body) not received completely within this is answered 408 and its connection closed */
-    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: SERVER_DEFAULTS.requestTimeoutMs }),
-    /** larger request headers are answered 431 and the connection closed (Node's default) */
-    maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024, default: SERVER_DEFAULTS.maxHeaderBytes }),
-    /** the `env` and `version` segments of the ERP REST paths this deployment decides on; any other is a 400 */
+      Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], {
+      default: 'info',
+      description: 'log level (env `VERDICT_LOG_LEVEL`); tokens and secrets are never logged'
+    }),
+    shutdownTimeoutMs: Type.Integer({
+      minimum: 0,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'on SIGTERM, requests still running after this have their connections cut (decision logs are flushed after)'
+    }),
+    requestTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 120_000,
+      default: SERVER_DEFAULTS.requestTimeoutMs,
+      description: 'a request (headers and body) not received completely within this is answered 408 `REQUEST_TIMEOUT` and its connection closed'
+    }),
+    maxHeaderBytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1024 * 1024,
+      default: SERVER_DEFAULTS.maxHeaderBytes,
+      description: 'larger request headers are answered 431 `HEADERS_TOO_LARGE` and the connection closed'
+    }),
     paths: Type.Object({
-      envs: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.envs] }),
-      versions: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.versions] })
-    }, { additionalProperties: false, default: {} })
-  }, { additionalProperties: false, default: {} }),
-  policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {} }),
-  authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} }),
+      envs: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.envs], description: 'the `{env}` segments decided on' }),
+      versions: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.versions], description: 'the `{version}` segments decided on' })
+    }, { additionalProperties: false, default: {}, description: 'the ERP REST paths this deployment decides on; any other `env` or `version` is a 400 `PATH_UNKNOWN`' })
+  }, { additionalProperties: false, default: {}, description: 'the HTTP server and its processes' }),
+  policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {}, description: PolicyConfigSchema.description }),
+  authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
   decisionLogs: DecisionLogsConfigSchema
 }, { additionalProperties: false })
 
@@ -52,7 +71,7 @@ export const DEFAULT_CONFIG_FILE = 'config/verdict.yaml'
 
 type Env = Record<string, string | undefined>
 
-/** Applies the environment overrides that exist (documented in README, "Configuration"). */
+/** Applies the environment overrides that exist (documented in docs/CONFIGURATION.md). */
 function applyEnv (raw: Record<string, unknown>, env: Env): void {
   const section = (name: string): Record<string, unknown> => {
     const s = raw[name]

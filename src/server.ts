@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import verdictApp from './app.js'
 import { loadConfig, type Config } from './config.js'
+import { serverLimitOptions } from './http/client-errors.js'
 
 export async function startServer (config: Config): Promise<void> {
   const workers = config.server.workers === 'auto' ? availableParallelism() : config.server.workers
@@ -38,7 +39,9 @@ export function createServer (config: Config): FastifyInstance {
     bodyLimit: config.server.bodyLimitBytes,
     // The calling service's request id is kept so its logs and ours line up.
     requestIdHeader: 'x-request-id',
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Request timeouts (slow bodies), the header limit and their {code, message} answers.
+    ...serverLimitOptions(config.server)
   })
 }
 
