@@ -10,6 +10,7 @@ import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn
 import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
 import { DEFAULT_PATH_VOCABULARY } from './engine/input.js'
 import { ConfigInvalidError } from './errors.js'
+import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
 
 export const SERVER_DEFAULTS = {
   requestTimeoutMs: 20_000,
@@ -58,7 +59,8 @@ export const ConfigSchema = Type.Object({
     paths: Type.Object({
       envs: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.envs], description: 'the `{env}` segments decided on' }),
       versions: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.versions], description: 'the `{version}` segments decided on' })
-    }, { additionalProperties: false, default: {}, description: 'the ERP REST paths this deployment decides on; any other `env` or `version` is a 400 `PATH_UNKNOWN`' })
+    }, { additionalProperties: false, default: {}, description: 'the ERP REST paths this deployment decides on; any other `env` or `version` is a 400 `PATH_UNKNOWN`' }),
+    tls: Type.Optional(TlsConfigSchema)
   }, { additionalProperties: false, default: {}, description: 'the HTTP server and its processes' }),
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {}, description: PolicyConfigSchema.description }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
@@ -107,7 +109,7 @@ export function parseConfig (raw: unknown, env: Env = {}): Config {
     throw new ConfigInvalidError(`${first?.path || '/'}: ${first?.message ?? 'invalid'}`)
   }
   const config = withDefaults as Config
-  const policyProblems = policyConfigProblems(config.policy)
+  const policyProblems = [...policyConfigProblems(config.policy), ...tlsConfigProblems(config.server.tls)]
   if (policyProblems.length > 0) throw new ConfigInvalidError(policyProblems.join('; '))
   try {
     // The rules a schema cannot say (one key source per issuer, per-profile
