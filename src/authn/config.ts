@@ -5,6 +5,7 @@
 // algorithm defaults, and returns the fully resolved AuthnConfig.
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { ClientCertificateConfigSchema, type ClientCertificateConfig } from './client-cert.js'
 
 export const PROFILES = ['entra-v1', 'entra-v2', 'okta', 'google', 'auth0', 'oidc'] as const
 export type ProfileName = typeof PROFILES[number]
@@ -101,7 +102,8 @@ export const BasicConfigSchema = Type.Object({
 export const AuthnConfigSchema = Type.Object({
   issuers: Type.Optional(Type.Array(IssuerConfigSchema, { default: [], description: 'trusted OAuth 2.0 issuers (client-credentials JWTs)' })),
   basic: Type.Optional(Type.Object(BasicConfigSchema.properties, { additionalProperties: false, default: {}, description: BasicConfigSchema.description })),
-  maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes, description: 'larger bearer tokens are refused unread (`token_too_large`)' }))
+  maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes, description: 'larger bearer tokens are refused unread (`token_too_large`)' })),
+  clientCertificate: Type.Optional(ClientCertificateConfigSchema)
 }, { additionalProperties: false, description: 'the authentication layer: trusted issuers and Basic service accounts' })
 
 /** What an operator writes in the `authn` section. */
@@ -136,6 +138,7 @@ export interface AuthnConfig {
   issuers: IssuerConfig[]
   basic: BasicConfig
   maxTokenBytes: number
+  clientCertificate?: ClientCertificateConfig
 }
 
 export class AuthnConfigError extends Error {
@@ -251,5 +254,7 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
   if (basicInput.secretsFile !== undefined) basic.secretsFile = basicInput.secretsFile
   if (basicInput.pepperFile !== undefined) basic.pepperFile = basicInput.pepperFile
 
-  return { issuers, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  const resolved: AuthnConfig = { issuers, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  if (raw.clientCertificate !== undefined) resolved.clientCertificate = raw.clientCertificate
+  return resolved
 }
