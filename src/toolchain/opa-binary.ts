@@ -165,6 +165,9 @@ function goInstall (env: Env, target: string, log: (line: string) => void): stri
 function linkCheckout (binary: string, checkout: string): void {
   if (resolve(binary) === checkout) return
   mkdirSync(dirname(checkout), { recursive: true })
-  rmSync(checkout, { force: true })
-  symlinkSync(resolve(binary), checkout)
+  // Made beside it and renamed over it: a process running OPA meanwhile never finds no binary.
+  const partial = `${checkout}.${process.pid}.link`
+  rmSync(partial, { force: true })
+  symlinkSync(resolve(binary), partial)
+  renameSync(partial, checkout)
 }

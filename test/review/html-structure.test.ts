@@ -15,6 +15,7 @@ t.setTimeout(180_000)
 /** The part of the DOM the checks use (the project has no DOM lib types). */
 interface Node {
   textContent: string | null
+  parentElement: Node | null
   getAttribute: (name: string) => string | null
   querySelector: (selector: string) => Node | null
   querySelectorAll: (selector: string) => ArrayLike<Node> & Iterable<Node>
@@ -29,9 +30,10 @@ function selfContained (t: Test, doc: Node): void {
   t.match(csp, /default-src 'none'/, 'a CSP that forbids loading anything')
 }
 
+const repo = await makeReviewRepo()
+t.teardown(repo.cleanup)
+
 t.test('a permission added: the granted right, and exactly the changed matrix cells', async (t) => {
-  const repo = await makeReviewRepo()
-  t.teardown(repo.cleanup)
   const doc = parse(renderHtml(await review({ repo: repo.dir, base: repo.baseline, head: repo.permission, access: true })))
   selfContained(t, doc)
   const headings = texts(doc.querySelectorAll('h2'))
@@ -50,23 +52,38 @@ t.test('a permission added: the granted right, and exactly the changed matrix ce
   t.match(doc.querySelector('pre.diff')?.textContent ?? '', /\+ {6}pm\/scmast: \[create, retrieve, update, delete\]/)
 })
 
+t.test('wide tables scroll within the page: every table sits in a scrolling box', async (t) => {
+  const doc = parse(renderHtml(await review({ repo: repo.dir, base: repo.baseline, head: repo.payrollGroups, access: true })))
+  const tables = [...doc.querySelectorAll('table')]
+  t.ok(tables.length >= 5)
+  for (const table of tables) t.equal(table.parentElement?.getAttribute('class'), 'scroll', 'the table is inside div.scroll')
+  t.equal(doc.querySelectorAll('.scroll > table.matrix').length, 2, 'both matrices')
+  t.match(doc.querySelector('style')?.textContent ?? '', /\.scroll\{max-width:100%;overflow:auto;/)
+  t.match(doc.querySelector('ul.revisions')?.textContent ?? '', /Head: .* “payroll import: company 02 limited to the bridge jobs” by Verdict Test/)
+  t.match(doc.querySelector('body')?.textContent ?? '', /Single-record access \(0 gained, 6 lost\)/)
+})
+
 t.test('values from data stay text: a hostile account name is not markup', async (t) => {
   const hostile = '<img src=x onerror="alert(1)">ACME||EVIL'
   const report: Report = {
     format: REPORT_FORMAT,
     command: 'diff',
-    base: { label: '<b>base</b>', commit: null, digest: 'sha256:x' },
-    head: { label: 'head', commit: null, digest: 'sha256:y' },
+    base: { label: '<b>base</b>', commit: null, subject: null, author: null, digest: 'sha256:x' },
+    head: { label: 'head', commit: '0123456789abcdef0123456789abcdef01234567', subject: '<i>subject</i>', author: '<u>author</u>', digest: 'sha256:y' },
     summary: summarize(null, null, []),
     access: {
       rights: { granted: [{ principal: hostile, kind: 'service_account', endpoint: 'jc/jcjob', action: 'retrieve', roles: ['R<1>'], via: ['basic'], rows: 'all rows' }], revoked: [] },
       scope: { gained: [], lost: [] },
+      records: {
+        gained: [],
+        lost: [{ principal: hostile, endpoint: 'jc/jcjob', action: 'update', company: '<s>01</s>', records: ['<em>j</em>'], scope: '<em>j</em>', keeps: '<q>k</q>', roles: ['R<1>'], via: ['basic'] }]
+      },
       decisions: [],
       principals: { added: [], removed: [], changed: [], clients: [] },
       roles: { added: [], removed: [], rightsAdded: [], rightsRemoved: [] },
       roleMatrix: [],
       principalMatrix: [{ row: hostile, endpoint: 'jc/jcjob', action: 'retrieve', base: false, head: true }],
-      space: { routes: 1, accounts: 1, endpoints: 1, actions: 4, evaluations: 4 }
+      space: { routes: 1, accounts: 1, endpoints: 1, actions: 4, evaluations: 4, records: 1, recordEvaluations: 4 }
     },
     replay: null,
     notCovered: [{ item: '</td><script>x</script>', reason: 'r' }],
@@ -75,7 +92,8 @@ t.test('values from data stay text: a hostile account name is not markup', async
   }
   const doc = parse(renderHtml(report))
   selfContained(t, doc)
-  t.equal(doc.querySelectorAll('b').length, 0, 'the label is not bold markup')
+  t.equal(doc.querySelectorAll('b, i, u, em, q, s').length, 0, 'labels, subjects, authors and records are not markup')
+  t.match(doc.querySelector('ul.revisions')?.textContent ?? '', '“<i>subject</i>” by <u>author</u>')
   const cells = texts(doc.querySelectorAll('td'))
   t.ok(cells.includes(hostile), 'the hostile name is one cell of text')
   t.ok(cells.includes('</td><script>x</script>'), 'a closing tag in data stays text')
