@@ -10,6 +10,7 @@ import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn
 import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
 import { ConfigInvalidError } from './errors.js'
 import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
+import { StatusConfigSchema } from './status/config.js'
 
 export const ConfigSchema = Type.Object({
   server: Type.Object({
@@ -40,7 +41,8 @@ export const ConfigSchema = Type.Object({
   }, { additionalProperties: false, default: {}, description: 'the HTTP server and its processes' }),
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {}, description: PolicyConfigSchema.description }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
-  decisionLogs: DecisionLogsConfigSchema
+  decisionLogs: DecisionLogsConfigSchema,
+  status: Type.Optional(StatusConfigSchema)
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
