@@ -35,8 +35,8 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
   if (config.status !== undefined) await fastify.register(statusReporting, { config: config.status })
 
-  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
-  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
+  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes, paths: config.server.paths })
+  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server), paths: config.server.paths })
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)
   await fastify.register(openapiRoute)
