@@ -20,6 +20,7 @@ export interface TestAppOptions {
   policy?: Record<string, unknown>
   server?: Record<string, unknown>
   decisionLogs?: Record<string, unknown>
+  status?: Record<string, unknown>
 }
 
 /** The config the test app runs with: the example policies, silent logs, no issuers, unless given. */
@@ -30,6 +31,7 @@ export function testConfig (opts: TestAppOptions = {}): Config {
     authn: opts.authn ?? {}
   }
   if (opts.decisionLogs !== undefined) raw.decisionLogs = opts.decisionLogs
+  if (opts.status !== undefined) raw.status = opts.status
   return parseConfig(raw)
 }
 
