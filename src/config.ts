@@ -9,6 +9,7 @@ import { DecisionLogsConfigSchema } from './decision-log/config.js'
 import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn/config.js'
 import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
 import { ConfigInvalidError } from './errors.js'
+import { AuthzenConfigSchema, authzenConfigProblems } from './authzen/config.js'
 
 export const ConfigSchema = Type.Object({
   server: Type.Object({
@@ -26,7 +27,9 @@ export const ConfigSchema = Type.Object({
   }, { additionalProperties: false, default: {} }),
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {} }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} }),
-  decisionLogs: DecisionLogsConfigSchema
+  decisionLogs: DecisionLogsConfigSchema,
+  /** AuthZEN Authorization API 1.0 (src/authzen/config.ts); off by default */
+  authzen: AuthzenConfigSchema
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -73,6 +76,8 @@ export function parseConfig (raw: unknown, env: Env = {}): Config {
   const config = withDefaults as Config
   const policyProblems = policyConfigProblems(config.policy)
   if (policyProblems.length > 0) throw new ConfigInvalidError(policyProblems.join('; '))
+  const authzenProblems = authzenConfigProblems(config.authzen)
+  if (authzenProblems.length > 0) throw new ConfigInvalidError(authzenProblems.join('; '))
   try {
     // The rules a schema cannot say (one key source per issuer, per-profile
     // requirements) are checked now, so a bad issuer stops the start.

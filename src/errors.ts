@@ -28,6 +28,13 @@ export const PolicyBundleError = createError('policy_bundle_invalid', 'policy bu
 // object's mapping, a value that is not a scalar): a policy defect, never an allow.
 export const SqlRenderError = createError('sql_render_failed', 'the row filter cannot be rendered as SQL: %s', 500)
 
+// AuthZEN Authorization API (src/authzen): the PEP's credential, the request's
+// content type, and search page tokens
+export const PepUnauthenticatedError = createError('pep_unauthenticated', '%s', 401)
+export const PepNotAllowedError = createError('pep_not_allowed', '%s', 403)
+export const RequestNotJsonError = createError('request_not_json', 'send the request as a JSON object with Content-Type: application/json', 400)
+export const PageTokenInvalidError = createError('page_token_invalid', 'page.token %s', 400)
+
 // Configuration (raised at start-up, before anything listens)
 export const ConfigInvalidError = createError('config_invalid', 'configuration is invalid: %s', 500)
 

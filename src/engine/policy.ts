@@ -14,6 +14,8 @@ export interface PolicyIdentity { revision: string, digest: string }
 
 export interface DecisionPolicy extends PolicyIdentity {
   readonly entrypoint: string
+  /** The bundle's data document as JSON text (AuthZEN search lists its candidates from it). */
+  readonly dataJson: Buffer
   evaluate (input: PolicyInput): PolicyResult
 }
 
@@ -32,6 +34,7 @@ export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: stri
     revision: bundle.revision,
     digest: bundle.digest,
     entrypoint,
+    dataJson: bundle.dataJson,
     evaluate (input: PolicyInput): PolicyResult {
       let resultSet: unknown
       try {
