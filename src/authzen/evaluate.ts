@@ -34,7 +34,7 @@ export function evaluate (policy: DecisionPolicy, model: Model, query: Query): E
   // the policy the AuthZEN request instead. Both run the same checked path: the
   // result must have the contract's shape or it is an engine failure.
   const result = policy.evaluate(prepared.input as Parameters<DecisionPolicy['evaluate']>[0])
-  return { decision: model.decision(result, prepared), reasons: result.reasons.map((r) => ({ code: r.code, message: r.message })) }
+  return { decision: model.decision(result), reasons: result.reasons.map((r) => ({ code: r.code, message: r.message })) }
 }
 
 export function answer (evaluation: Evaluation, includeReasons: boolean): EvaluationAnswer {
@@ -46,8 +46,8 @@ export function answer (evaluation: Evaluation, includeReasons: boolean): Evalua
 }
 
 /** A batch item that could not be evaluated: closed, with its error in context. */
-export function failedItem (status: number, code: string, message: string): EvaluationAnswer {
-  return { decision: false, context: { error: { status, code, message } } }
+export function failedItem (status: number, error: { code: string, message: string }): EvaluationAnswer {
+  return { decision: false, context: { error: { status, code: error.code, message: error.message } } }
 }
 
 /** Whether a semantic stops after this answer (it is then the last one returned). */

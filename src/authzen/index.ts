@@ -18,7 +18,7 @@ import fp from 'fastify-plugin'
 import { resolveAuthnConfig, type AuthnConfigInput } from '../authn/index.js'
 import { loadPepper } from '../authn/secrets.js'
 import type { DecisionPolicy } from '../engine/policy.js'
-import { BatchTooLargeError, ConfigInvalidError, InvalidRequestError, PepNotAllowedError, PepUnauthenticatedError, PolicyNotLoadedError, RequestNotJsonError } from '../errors.js'
+import { BatchTooLargeError, ConfigInvalidError, InvalidRequestError, PepNotAllowedError, PepUnauthenticatedError, PolicyEvaluationError, PolicyNotLoadedError, RequestNotJsonError } from '../errors.js'
 import type { AuthzenConfig } from './config.js'
 import { answer, evaluate, failedItem, policyData, stopsAfter, type EvaluationAnswer } from './evaluate.js'
 import { cmicModel, entitiesModel, type Model, type Query } from './models.js'
@@ -164,7 +164,7 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
   })
 
   function evaluateItem (request: FastifyRequest, policy: DecisionPolicy, defaults: EvaluationsRequest, item: unknown, includeReasons: boolean): EvaluationAnswer {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return failedItem(400, 'request_invalid', 'an evaluation must be an object')
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return failedItem(400, new InvalidRequestError('an evaluation must be an object'))
     const own = item as Record<string, unknown>
     const merged: Record<string, unknown> = {}
     for (const key of ['subject', 'action', 'resource', 'context'] as const) {
@@ -173,14 +173,15 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
     }
     if (!itemCheck.Check(merged)) {
       const first = itemCheck.Errors(merged).First()
-      return failedItem(400, 'request_invalid', `${first?.path || '/'}: ${first?.message ?? 'does not match the schema'}`)
+      return failedItem(400, new InvalidRequestError(`${first?.path || '/'}: ${first?.message ?? 'does not match the schema'}`))
     }
     try {
       return answer(evaluate(policy, model, toQuery(merged as EvaluationRequest)), includeReasons)
     } catch (err) {
       request.log.error({ err }, 'an AuthZEN evaluation failed')
-      const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'policy_evaluation_failed'
-      return failedItem(500, code, HIDDEN)
+      // An engine failure keeps its code and hides its details, as for a whole request.
+      const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : new PolicyEvaluationError('').code
+      return failedItem(500, { code, message: HIDDEN })
     }
   }
 

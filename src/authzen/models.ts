@@ -28,14 +28,14 @@ export interface Query {
 export interface ModelReason { code: string, message: string }
 
 /** A policy input, or the reason the request cannot be one (a deny). */
-export type Prepared = { ok: true, input: unknown, record: boolean } | { ok: false, reason: ModelReason }
+export type Prepared = { ok: true, input: unknown } | { ok: false, reason: ModelReason }
 
 export interface ResourceCandidate { type: string, id: string, properties?: Record<string, string> }
 
 export interface Model {
   prepare (query: Query, data: unknown): Prepared
   /** The AuthZEN decision the policy result stands for. */
-  decision (result: PolicyResult, prepared: Prepared & { ok: true }): boolean
+  decision (result: PolicyResult): boolean
   subjects (type: string, data: unknown): string[]
   resources (resource: { type: string, properties?: Record<string, unknown> | undefined }, data: unknown): ResourceCandidate[]
   actions (resourceType: string, data: unknown): string[]
@@ -118,7 +118,7 @@ export function cmicModel (options: CmicModelOptions): Model {
         const [, module, resource] = m as unknown as [string, string, string]
         const endpoint = { env: options.env, module, version: '1', resource }
         const request = { method: METHOD_OF[action] as string, path: `/${options.env}/${module}-rest-api/rest/1/${resource}` }
-        return { ok: true, record: false, input: { principal, action, request, endpoint } }
+        return { ok: true, input: { principal, action, request, endpoint } }
       }
       const object = OBJECT_NAME.test(type) ? member(data, 'erp', 'objects', type) : undefined
       const module = member(object, 'module')
@@ -134,13 +134,13 @@ export function cmicModel (options: CmicModelOptions): Model {
         path += `/${encodeURIComponent(id)}`
       }
       const request = { method: METHOD_OF[action] as string, path }
-      return { ok: true, record: true, input: { principal, action, request, endpoint, resource: record } }
+      return { ok: true, input: { principal, action, request, endpoint, resource: record } }
     },
 
-    decision (result, prepared) {
-      // For one record, "allowed with a row filter" is not an answer about that
-      // record: only a plain allow counts.
-      return result.allow && (!prepared.record || result.rows.kind !== 'conditional')
+    decision (result) {
+      // With input.resource the policy's allow is the single-record check (its
+      // rows are the caller's collection filter, for information).
+      return result.allow
     },
 
     subjects (type, data) {
@@ -209,7 +209,7 @@ export function entitiesModel (): Model {
     prepare (query) {
       const input: Record<string, unknown> = { subject: query.subject, action: query.action, resource: query.resource }
       if (query.context !== undefined) input.context = query.context
-      return { ok: true, record: false, input }
+      return { ok: true, input }
     },
     decision (result) {
       return result.allow
