@@ -12,39 +12,39 @@ export const AUTHZEN_DEFAULTS = {
   maxPageSize: 1000
 } as const
 
-const Name = Type.String({ minLength: 1, maxLength: 128 })
-
 export const AuthzenConfigSchema = Type.Object({
-  enabled: Type.Boolean({ default: false }),
-  /**
-   * How an AuthZEN request becomes a policy input: `cmic` maps accounts,
-   * endpoints and business records onto the ERP policy (verdict/decision);
-   * `entities` hands {subject, action, resource, context} to the policy as is
-   * (the interop scenarios in examples/authzen).
-   */
-  model: Type.Union([Type.Literal('cmic'), Type.Literal('entities')], { default: AUTHZEN_DEFAULTS.model }),
-  /** The PDP identifier published in /.well-known/authzen-configuration (https URL); by default the request's own origin. */
-  policyDecisionPoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://[^/?#]+(/[^?#]*)?$' })),
-  /** YAML file of API-key name → { scheme: hmac-sha256, hash } (hashed with the Basic pepper). */
-  apiKeysFile: Type.Optional(Type.String({ minLength: 1 })),
-  /** PEPs that authenticate with a client-credentials JWT of a configured issuer. */
+  enabled: Type.Boolean({ default: false, description: 'open the AuthZEN Authorization API 1.0 routes (`/access/v1/…`, `/.well-known/authzen-configuration`)' }),
+  model: Type.Union([Type.Literal('cmic'), Type.Literal('entities')], {
+    default: AUTHZEN_DEFAULTS.model,
+    description: 'how a request becomes a policy input: `cmic` maps accounts, endpoints and business records onto the ERP policy; `entities` hands `{subject, action, resource, context}` to the policy as is (the interop scenarios in examples/authzen)'
+  }),
+  policyDecisionPoint: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    pattern: '^https?://[^/?#]+(/[^?#]*)?$',
+    description: 'the PDP identifier the metadata publishes (an https URL); when unset, the origin the request was sent to'
+  })),
+  apiKeysFile: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'YAML file of PEP API keys: `name: { scheme: hmac-sha256, hash: <base64> }`, hashed with the Basic pepper (`authn.basic`)'
+  })),
   clients: Type.Array(Type.Object({
-    /** the issuer's name in authn.issuers */
-    idp: Name,
-    /** the token's client id (appid / azp / cid / client_id) */
-    clientId: Name
-  }, { additionalProperties: false }), { default: [], maxItems: 256 }),
-  /**
-   * cmic model: the identity-provider name an AuthZEN subject is treated as
-   * authenticated by. An account answers only if its `idps` list names it (or it
-   * lists none), so each account opts in to being asked about.
-   */
-  subjectIdp: Type.String({ minLength: 1, maxLength: 64, default: AUTHZEN_DEFAULTS.subjectIdp }),
-  /** cmic model: the {env} segment of the REST path the policy sees. */
-  env: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', default: AUTHZEN_DEFAULTS.env }),
-  /** Search results per page when the request sets no page.limit. */
-  pageSize: Type.Integer({ minimum: 1, maximum: AUTHZEN_DEFAULTS.maxPageSize, default: AUTHZEN_DEFAULTS.pageSize })
-}, { additionalProperties: false, default: {} })
+    idp: Type.String({ minLength: 1, maxLength: 128, description: 'the issuer\'s `name` in `authn.issuers`' }),
+    clientId: Type.String({ minLength: 1, maxLength: 128, description: 'the token\'s client id (appid / azp / cid / client_id)' })
+  }, { additionalProperties: false, description: 'a PEP that authenticates with a client-credentials JWT: the issuer name in `authn.issuers` and the token\'s client id' }), {
+    default: [],
+    maxItems: 256,
+    description: 'PEPs that authenticate with a client-credentials JWT; any other valid token is refused (403)'
+  }),
+  subjectIdp: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    default: AUTHZEN_DEFAULTS.subjectIdp,
+    description: 'cmic model: the identity-provider name an AuthZEN subject counts as authenticated by; an account is answered only when its `idps` list names it (or lists none)'
+  }),
+  env: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', default: AUTHZEN_DEFAULTS.env, description: 'cmic model: the `{env}` segment of the REST path the policy sees' }),
+  pageSize: Type.Integer({ minimum: 1, maximum: AUTHZEN_DEFAULTS.maxPageSize, default: AUTHZEN_DEFAULTS.pageSize, description: 'search results per page when the request sets no `page.limit`' })
+}, { additionalProperties: false, default: {}, description: 'the AuthZEN Authorization API 1.0 (off by default): who the PEPs are and how their questions reach the policy' })
 
 export type AuthzenConfig = Static<typeof AuthzenConfigSchema>
 

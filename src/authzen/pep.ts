@@ -28,7 +28,7 @@ export interface Pep {
   method: 'apikey' | 'jwt'
 }
 
-export type PepResult = { ok: true, pep: Pep } | { ok: false, status: 401 | 403, code: string, message: string }
+export type PepResult = { ok: true, pep: Pep } | { ok: false, status: 401 | 403, message: string }
 
 const ApiKeysFileSchema = Type.Record(Type.String({ minLength: 1, maxLength: 128 }), HmacRecordSchema, { maxProperties: 1024 })
 
@@ -72,7 +72,7 @@ export interface PepAuthenticatorDeps {
   authenticate: (request: AuthnRequest) => Promise<AuthnResult>
 }
 
-const unauthenticated = (code: string, message: string): PepResult => ({ ok: false, status: 401, code, message })
+const unauthenticated = (message: string): PepResult => ({ ok: false, status: 401, message })
 
 export function createPepAuthenticator (deps: PepAuthenticatorDeps): (request: AuthnRequest) => Promise<PepResult> {
   const clients = new Set(deps.clients.map((c) => `${c.idp}\u0000${c.clientId}`))
@@ -92,20 +92,20 @@ export function createPepAuthenticator (deps: PepAuthenticatorDeps): (request: A
   return async function authenticatePep (request) {
     const raw = request.headers.authorization
     const header = Array.isArray(raw) ? raw[0] : raw
-    if (header === undefined || header.trim() === '') return unauthenticated('pep_unauthenticated', 'no Authorization header was sent')
-    if (header.length > MAX_HEADER) return unauthenticated('pep_unauthenticated', 'the Authorization header is too large')
+    if (header === undefined || header.trim() === '') return unauthenticated('no Authorization header was sent')
+    if (header.length > MAX_HEADER) return unauthenticated('the Authorization header is too large')
     const bearer = /^bearer\s+(.+)$/i.exec(header.trim())?.[1]?.trim()
     if (bearer !== undefined && JWT_SHAPE.test(bearer)) {
       const result = await deps.authenticate(request)
-      if (!result.ok) return unauthenticated('pep_unauthenticated', result.message)
+      if (!result.ok) return unauthenticated(result.message)
       const clientId = result.principal.client_id ?? result.principal.subject
       if (result.principal.method !== 'jwt' || !clients.has(`${result.principal.idp}\u0000${clientId}`)) {
-        return { ok: false, status: 403, code: 'pep_not_allowed', message: 'the token is valid, but its client is not a configured AuthZEN PEP (authzen.clients)' }
+        return { ok: false, status: 403, message: 'the token is valid, but its client is not a configured AuthZEN PEP (authzen.clients)' }
       }
       return { ok: true, pep: { name: `${result.principal.idp}/${clientId}`, method: 'jwt' } }
     }
     const key = matchKey(bearer !== undefined ? [header, bearer] : [header])
-    if (key === undefined) return unauthenticated('pep_unauthenticated', 'the API key or token is not valid')
+    if (key === undefined) return unauthenticated('the API key or token is not valid')
     return { ok: true, pep: { name: key.name, method: 'apikey' } }
   }
 }
