@@ -66,6 +66,10 @@ _same_department if _record.department == _user.department
 
 _reason(code, message) := {"layer": "policy", "code": code, "message": message}
 
-_status := 200 if allow else := 403
+_status := 200 if allow
 
-_rows_kind := "all" if allow else := "none"
+else := 403
+
+_rows_kind := "all" if allow
+
+else := "none"

@@ -22,7 +22,8 @@ _code(user, action, record) := c if {
 	}
 		with data.authzen.subjects.user as _users
 		with data.authzen.resources.record as _records
-	d.allow == (d.status == 200)
+	allowed := d.status == 200
+	d.allow == allowed
 	c := d.reasons[0].code
 }
 
