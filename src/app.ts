@@ -34,8 +34,8 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(metrics)
   await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
 
-  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
-  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
+  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes, paths: config.server.paths })
+  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server), paths: config.server.paths })
   await fastify.register(authzen, { config: config.authzen, authn: config.authn, bodyLimit: config.server.bodyLimitBytes, batchBodyLimit: batchBodyLimit(config.server) })
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)

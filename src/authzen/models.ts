@@ -15,6 +15,7 @@
 // A search never decides by itself: every candidate is evaluated exactly like a
 // single evaluation, so a search answer cannot disagree with the evaluations.
 import { makePrincipal } from '../authn/principal.js'
+import { knownEndpoints } from '../engine/input.js'
 import type { PolicyResult } from '../engine/result.js'
 import type { Action, Context, Resource, Subject } from './schema.js'
 
@@ -149,9 +150,7 @@ export function cmicModel (options: CmicModelOptions): Model {
 
     resources (resource, data) {
       if (resource.type === 'endpoint') {
-        const roles = member(data, 'erp', 'api', 'roles')
-        const endpoints = keysOf(roles).flatMap((role) => keysOf(member(roles, role, 'endpoints')))
-        return sorted([...endpoints, ...keysOf(member(data, 'erp', 'api', 'bypass'))])
+        return sorted(knownEndpoints(data) ?? [])
           .filter((id) => ENDPOINT_ID.test(id))
           .map((id) => ({ type: 'endpoint', id }))
       }

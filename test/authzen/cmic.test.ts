@@ -114,8 +114,13 @@ t.test('which actions, and which endpoints', async (t) => {
   t.ok(res.json.page.total > 0)
   const found = new Set(res.json.results.map((r: { id: string }) => r.id))
   const api = parse(await readFile(join(dir, 'erp/api/data.yaml'), 'utf8')) as { roles: Record<string, { endpoints?: Record<string, unknown> }>, bypass?: Record<string, unknown> }
-  const endpoints = new Set([...Object.values(api.roles).flatMap((r) => Object.keys(r.endpoints ?? {})), ...Object.keys(api.bypass ?? {})])
-  t.ok(endpoints.size >= found.size)
+  const objects = parse(await readFile(join(dir, 'erp/objects/data.yaml'), 'utf8')) as Record<string, { module: string }>
+  const endpoints = new Set([
+    ...Object.values(api.roles).flatMap((r) => Object.keys(r.endpoints ?? {})),
+    ...Object.keys(api.bypass ?? {}),
+    ...Object.entries(objects).map(([name, o]) => `${o.module}/${name}`)
+  ])
+  t.equal(res.json.page.total, res.json.results.length, 'one page')
   for (const id of endpoints) {
     t.equal(await decision({ subject: admin, action: { name: 'retrieve' }, resource: { type: 'endpoint', id } }), found.has(id), `retrieve ${id}`)
   }
