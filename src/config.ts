@@ -11,6 +11,7 @@ import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
 import { DEFAULT_PATH_VOCABULARY } from './engine/input.js'
 import { ConfigInvalidError } from './errors.js'
 import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
+import { StatusConfigSchema } from './status/config.js'
 import { AuthzenConfigSchema, authzenConfigProblems } from './authzen/config.js'
 
 export const SERVER_DEFAULTS = {
@@ -66,6 +67,7 @@ export const ConfigSchema = Type.Object({
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {}, description: PolicyConfigSchema.description }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
   decisionLogs: DecisionLogsConfigSchema,
+  status: Type.Optional(StatusConfigSchema),
   authzen: AuthzenConfigSchema
 }, { additionalProperties: false })
 
