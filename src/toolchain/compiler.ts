@@ -64,8 +64,8 @@ export interface CheckOptions {
  * references. Returns the problems; none means the policies check.
  */
 export async function checkPolicies (dir: string, options: CheckOptions = {}): Promise<PolicyProblem[]> {
-  const dataProblems = options.data === false ? [] : await checkPolicyData(dir)
-  return [...await checkRego(dir, options), ...dataProblems]
+  const regoProblems = await checkRego(dir, options)
+  return [...regoProblems, ...options.data === false ? [] : await checkPolicyData(dir)]
 }
 
 async function checkRego (dir: string, options: CheckOptions): Promise<PolicyProblem[]> {

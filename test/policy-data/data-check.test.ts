@@ -12,6 +12,7 @@ import { formatProblem } from '../../src/toolchain/compiler.js'
 import { checkPolicyData } from '../../src/toolchain/policy-data-check.js'
 import { SCHEMA_FILES, schemaText } from '../../src/toolchain/schema-files.js'
 import { buildApp, POLICY_DIR } from '../helpers/app.js'
+import { buildAppWithInternals } from '../helpers/app-internals.js'
 import { capture, copyPolicies } from '../engine/helpers.js'
 
 const REPO = new URL('../..', import.meta.url).pathname
@@ -127,7 +128,7 @@ t.test('the loader refuses it: the last good policy keeps serving, /health says 
 
 t.test('a running app: a bad data change leaves the last good policy serving, degraded', async (t) => {
   const policies = await copyPolicies(t)
-  const app = await buildApp({ policy: { dir: policies } })
+  const app = await buildAppWithInternals({ policy: { dir: policies, watch: false } })
   t.teardown(() => app.close())
   const before = (await app.inject({ method: 'GET', url: '/health' })).json()
   t.match(before, { status: 'ready', policy: { state: 'ready' } })
