@@ -15,6 +15,7 @@ import healthRoute from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import openapiRoute, { swaggerOptions } from './routes/openapi.js'
 import metrics from './metrics/index.js'
+import statusReporting from './status/index.js'
 
 export interface AppOptions {
   config: Config
@@ -32,9 +33,10 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(engine, { policy: config.policy })
   await fastify.register(metrics)
   await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
+  if (config.status !== undefined) await fastify.register(statusReporting, { config: config.status })
 
-  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
-  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
+  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes, paths: config.server.paths })
+  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server), paths: config.server.paths })
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)
   await fastify.register(openapiRoute)
