@@ -97,7 +97,7 @@ function mutations (): Mutation[] {
 
 // --- what an account may do, over the access space of `verdict diff` ---------
 
-const asRevision = (policy: DecisionPolicy): Revision => ({ label: 'mutation', ref: null, commit: null, policy, data: null, dir: '' })
+const asRevision = (policy: DecisionPolicy): Revision => ({ label: 'mutation', ref: null, commit: null, subject: null, author: null, policy, data: null, dir: '' })
 
 /**
  * Per (account, identity provider, endpoint, action): the strongest answer any
@@ -112,19 +112,32 @@ function rights (evaluation: Evaluation, routeIdp: Map<string, string>): Map<str
     const [route, endpoint, action] = key.split('\0') as [string, string, string]
     const k = `${cell.account}\0${routeIdp.get(route) ?? '?'}\0${endpoint}\0${action}`
     const had = out.get(k)
-    if (!had || (!had.api && cell.api) || (!had.allow && cell.allow)) out.set(k, cell)
+    if (!had) {
+      out.set(k, { ...cell, records: new Map(cell.records) })
+      continue
+    }
+    had.api ||= cell.api
+    had.allow ||= cell.allow
+    had.scope ??= cell.scope
+    for (const [record, allowed] of cell.records) if (allowed) had.records.set(record, true)
   }
   return out
 }
 
 const baseRights = new Map<string, Map<string, Cell>>()
 
-/** What `head` grants that `base` did not: a right, an allow, or row scope. Empty when nothing widened. */
-function widenings (baseModel: ErpModel, basePolicy: DecisionPolicy, headModel: ErpModel, headPolicy: DecisionPolicy): string[] {
-  const space = enumerateSpace(baseModel, headModel)
+/**
+ * What `head` grants that `base` did not: a right, an allow, row scope, or a
+ * single record. Empty when nothing widened. Single-record decisions cost about
+ * fifteen times the collection questions, so they are asked only with
+ * `records` (see the test below).
+ */
+function widenings (baseModel: ErpModel, basePolicy: DecisionPolicy, headModel: ErpModel, headPolicy: DecisionPolicy, records = true): string[] {
+  const enumerated = enumerateSpace(baseModel, headModel)
+  const space = records ? enumerated : { ...enumerated, records: new Map() }
   const routeIdp = new Map(space.routes.map((r) => [r.key, r.principal.idp]))
   // The original's answers depend only on the questions asked: evaluated once per space.
-  const signature = `${space.routes.map((r) => r.key).join('\n')}\0${space.endpoints.map((e) => e.key).join('\n')}`
+  const signature = `${records}\0${space.routes.map((r) => r.key).join('\n')}\0${space.endpoints.map((e) => e.key).join('\n')}`
   let base = baseRights.get(signature)
   if (!base) {
     base = rights(evaluateSpace(asRevision(basePolicy), baseModel, space), routeIdp)
@@ -140,6 +153,9 @@ function widenings (baseModel: ErpModel, basePolicy: DecisionPolicy, headModel: 
     if (h.scope) {
       const gained = compareScopes(b?.scope ?? { kind: 'none' }, h.scope).gained
       if (gained.length > 0) out.push(`${what}: row scope gained ${JSON.stringify(gained)}`)
+    }
+    for (const [record, allowed] of h.records) {
+      if (allowed && b?.records.get(record) !== true) out.push(`${what}: record ${record.replace('\0', ' ')} allowed`)
     }
   }
   return out
@@ -159,13 +175,23 @@ t.test('the comparison has teeth: a widened right and a widened scope are found'
   moreScope.security.access['ACME||JSMITH'] = { '01': { groups: ['MASTER'] } }
   const scoped = widenings(baseModel, basePolicy, readModel({ erp: moreScope }, 'x'), await policyFor(moreScope))
   t.ok(scoped.some((w) => /^ACME\|\|JSMITH basic jc\/jcjob retrieve: row scope gained/.test(w)), scoped.join('\n'))
+  t.ok(scoped.some((w) => w.startsWith('ACME||JSMITH basic jc/jcjob retrieve: record 01 24-101 allowed')), 'and single records it may now read')
   t.same(widenings(baseModel, basePolicy, baseModel, basePolicy), [], 'the original against itself: nothing')
 })
+
+// Every mutation that loads is compared over the collection questions of the
+// space (API right, decision and row scope per account, provider, endpoint and
+// action). Single records (every company and job the data names, per endpoint)
+// are compared too for the keys the record check reads beyond the row scope —
+// the row filter and the record check agree for any data (the policy tests hold
+// it) — or for every mutation with VERDICT_MUTATIONS_RECORDS=1 (some minutes).
+const RECORD_KEYS = new Set(['rows_without_job', 'job_when', 'field', 'equals', 'company_field', 'job_field', 'scope'])
+const ALL_RECORDS = process.env.VERDICT_MUTATIONS_RECORDS === '1'
 
 t.test('every misspelt, dropped or retyped key is refused at load or grants nothing new', async (t) => {
   const started = performance.now()
   const all = mutations()
-  const counts = { tried: 0, refused: 0, harmless: 0, widened: 0 }
+  const counts = { tried: 0, refused: 0, harmless: 0, widened: 0, withRecords: 0 }
   const byKind: Record<string, { refused: number, harmless: number }> = {}
   const widened: string[] = []
   const harmless: string[] = []
@@ -178,7 +204,9 @@ t.test('every misspelt, dropped or retyped key is refused at load or grants noth
       kind.refused++
       continue
     }
-    const found = widenings(baseModel, basePolicy, readModel({ erp: m.erp }, 'mutation'), await policyFor(m.erp))
+    const records = ALL_RECORDS || RECORD_KEYS.has(m.path[m.path.length - 1] as string)
+    if (records) counts.withRecords++
+    const found = widenings(baseModel, basePolicy, readModel({ erp: m.erp }, 'mutation'), await policyFor(m.erp), records)
     if (found.length > 0) {
       counts.widened++
       widened.push(`${label}:\n    ${found.slice(0, 5).join('\n    ')}`)
@@ -189,7 +217,8 @@ t.test('every misspelt, dropped or retyped key is refused at load or grants noth
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
-  t.comment(`data mutations: ${counts.tried} tried, ${counts.refused} refused at load, ${counts.harmless} harmless, ${counts.widened} widened (${seconds} s)`)
+  t.comment(`data mutations: ${counts.tried} tried, ${counts.refused} refused at load, ${counts.harmless} harmless, ${counts.widened} widened (${seconds} s); ` +
+    `${counts.withRecords} of those that load compared on single records too${ALL_RECORDS ? ' (all)' : ''}`)
   for (const [kind, c] of Object.entries(byKind)) t.comment(`  ${kind}: ${c.refused} refused, ${c.harmless} harmless`)
   t.comment(`harmless: ${harmless.join('; ')}`)
   t.same(widened, [], 'no mutation widens access')
