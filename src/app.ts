@@ -2,6 +2,7 @@
 // process, and tests register this plugin on a fresh instance and use inject().
 import type { FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
+import decision from './decision/index.js'
 import decisionLog from './decision-log/index.js'
 import authn from './authn/index.js'
 import type { Config } from './config.js'
@@ -32,6 +33,7 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(engine, { policy: config.policy })
   await fastify.register(metrics)
   await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
+  await fastify.register(decision)
 
   await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
   await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
