@@ -10,11 +10,11 @@ export type Action = Static<typeof ActionSchema>
 
 /** `input.principal`: the normalized caller identity authentication produced. */
 export const PrincipalSchema = Type.Object({
-  method: Type.Union([Type.Literal('jwt'), Type.Literal('basic')]),
-  idp: Type.String({ description: 'configured issuer name, or "basic"' }),
+  method: Type.Union([Type.Literal('jwt'), Type.Literal('basic'), Type.Literal('mtls')]),
+  idp: Type.String({ description: 'configured issuer name, "basic", or the client-certificate idp (authn.clientCertificate.idp)' }),
   issuer: Type.Optional(Type.String({ description: 'exact `iss` (jwt only)' })),
-  subject: Type.String({ description: 'client id (jwt) or username (basic)' }),
-  client_id: Type.Optional(Type.String({ description: 'appid / azp / cid / client_id (jwt only)' })),
+  subject: Type.String({ description: 'client id (jwt), username (basic) or certificate identity (mtls)' }),
+  client_id: Type.Optional(Type.String({ description: 'appid / azp / cid / client_id (jwt), certificate identity (mtls)' })),
   tenant: Type.Optional(Type.String({ description: 'Entra tenant id (entra only)' })),
   erp_user: Type.Optional(Type.String({ description: "ERP user from the issuer's configured claim, or the Basic username" })),
   roles: Type.Array(Type.String()),
