@@ -23,7 +23,12 @@ export function publicError (thrown: unknown): PublicError {
   const err = (thrown ?? {}) as ErrorLike
   const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode <= 599 ? err.statusCode : 500
   const serverError = status >= 500
-  const code = typeof err.code === 'string' && err.code !== '' && !err.code.startsWith('FST_') ? err.code : serverError ? 'INTERNAL_ERROR' : 'BAD_REQUEST'
+  const code = serverError ? codeOf(err, 'INTERNAL_ERROR') : codeOf(err, 'BAD_REQUEST')
   const message = !serverError || PUBLIC_SERVER_ERRORS.has(code) ? String(err.message ?? '') : HIDDEN_MESSAGE
   return { status, body: { code, message }, serverError }
+}
+
+// fastify's own FST_ codes are internal names: they leave as the fallback.
+function codeOf (err: ErrorLike, fallback: string): string {
+  return typeof err.code === 'string' && err.code !== '' && !err.code.startsWith('FST_') ? err.code : fallback
 }
