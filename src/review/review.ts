@@ -27,7 +27,7 @@ export interface ReviewOptions {
   logs?: string[]
 }
 
-const info = (r: Revision): RevisionInfo => ({ label: r.label, commit: r.commit, digest: r.policy.digest })
+const info = (r: Revision): RevisionInfo => ({ label: r.label, commit: r.commit, subject: r.subject, author: r.author, digest: r.policy.digest })
 
 export async function review (options: ReviewOptions): Promise<Report> {
   const repo = await repoRoot(options.repo ?? process.cwd())

@@ -23,6 +23,9 @@ export interface Revision {
   label: string
   ref: string | null
   commit: string | null
+  /** the commit's subject and author name; null for the working tree */
+  subject: string | null
+  author: string | null
   policy: DecisionPolicy
   /** the bundle's data document (data.json) */
   data: unknown
@@ -49,13 +52,19 @@ async function compile (dir: string, entrypoint: string, revision: string): Prom
   }
 }
 
+/** Compiles a policies directory as it is on disk (no git needed): `verdict who-can`, `verdict can`. */
+export async function loadDirectory (dir: string, entrypoint: string): Promise<Revision> {
+  const { policy, data } = await compile(dir, entrypoint, 'working-tree')
+  return { label: dir, ref: null, commit: null, subject: null, author: null, policy, data, dir }
+}
+
 /** Copies the revision's policies under `scratch/<slot>` and compiles them. */
 export async function loadRevision (spec: RevisionSpec, scratch: string, slot: string): Promise<Revision> {
   const dest = join(scratch, slot)
   if (spec.ref === undefined) {
     const dir = await copyWorkingTree(spec.repo, spec.policiesPath, dest)
     const { policy, data } = await compile(dir, spec.entrypoint, 'working-tree')
-    return { label: 'working tree', ref: null, commit: null, policy, data, dir }
+    return { label: 'working tree', ref: null, commit: null, subject: null, author: null, policy, data, dir }
   }
   const resolved = await resolveRef(spec.repo, spec.ref, spec.policiesPath)
   const dir = await extractCommit(spec.repo, resolved.commit, spec.policiesPath, dest)
@@ -68,7 +77,7 @@ export async function loadRevision (spec: RevisionSpec, scratch: string, slot: s
     entry.catch(() => compiled.delete(key))
   }
   const { policy, data } = await entry
-  return { label: spec.ref, ref: spec.ref, commit: resolved.commit, policy, data, dir }
+  return { label: spec.ref, ref: spec.ref, commit: resolved.commit, subject: resolved.subject, author: resolved.author, policy, data, dir }
 }
 
 export { ReviewError }
