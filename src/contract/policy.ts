@@ -51,7 +51,9 @@ export const PolicyInputSchema = Type.Object({
   action: ActionSchema,
   request: ApiRequestSchema,
   endpoint: EndpointSchema,
-  resource: Type.Optional(ResourceSchema)
+  // What the decision API accepts is ResourceSchema (scalars, bounded); other
+  // producers of inputs (verdict diff, replay) may hand over any JSON values.
+  resource: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'one record: its fields' }))
 }, { title: 'PolicyInput', description: 'input of the verdict/decision entrypoint' })
 export type PolicyInput = Static<typeof PolicyInputSchema>
 
