@@ -33,7 +33,7 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(engine, { policy: config.policy })
   await fastify.register(metrics)
   await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
-  await fastify.register(decision)
+  await fastify.register(decision, { paths: config.server.paths })
 
   await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
   await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })

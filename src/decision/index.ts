@@ -18,6 +18,7 @@ import {
   BatchItemIdSchema, BatchItemSchema, MAX_BATCH_ITEMS,
   type BatchItemId, type BatchResult, type Decision, type DecisionRequest
 } from '../contract/wire.js'
+import type { PathVocabulary } from '../engine/input.js'
 import type { DecisionPolicy } from '../engine/policy.js'
 import { BatchEmptyError, BatchTooLargeError, InvalidRequestError, PolicyNotLoadedError } from '../errors.js'
 import { decideOnce } from './decide.js'
@@ -55,6 +56,8 @@ export interface DecisionServiceDeps {
   currentPolicy: () => DecisionPolicy | undefined
   authenticate: (request: FastifyRequest) => Promise<AuthnResult>
   record: DecisionLog['record']
+  /** the envs and versions an API path may name (config server.paths) */
+  paths?: PathVocabulary
 }
 
 const batchItemCheck = TypeCompiler.Compile(BatchItemSchema)
@@ -83,7 +86,7 @@ export function createDecisionService (deps: DecisionServiceDeps): DecisionServi
         throw new InvalidRequestError(`items/${index}${first?.path ?? ''}: ${first?.message ?? 'does not match the schema'}`)
       }
       const { id: _id, ...body } = item
-      const outcome = decideOnce(policy, authn, parseDecisionRequest(body))
+      const outcome = decideOnce(policy, authn, parseDecisionRequest(body, deps.paths))
       deps.record(request, outcome)
       return id === undefined ? outcome.decision : { id, ...outcome.decision }
     } catch (thrown) {
@@ -95,7 +98,7 @@ export function createDecisionService (deps: DecisionServiceDeps): DecisionServi
 
   return {
     async decide (request, body, options) {
-      return await decideParsed(request, parseDecisionRequest(body), options)
+      return await decideParsed(request, parseDecisionRequest(body, deps.paths), options)
     },
     decideParsed,
     async decideBatch (request, items, options) {
@@ -122,8 +125,14 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async (fastify) => {
+export interface DecisionPluginOptions {
+  /** the envs and versions an API path may name (config server.paths) */
+  paths?: PathVocabulary
+}
+
+export default fp<DecisionPluginOptions>(async (fastify, opts) => {
   fastify.decorate('decision', createDecisionService({
+    ...(opts.paths !== undefined ? { paths: opts.paths } : {}),
     currentPolicy: () => fastify.policy.current(),
     authenticate: async (request) => await fastify.authenticate(request),
     record: (request, outcome) => { fastify.decisionLog.record(request, outcome) }
