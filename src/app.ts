@@ -16,6 +16,7 @@ import healthRoute from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import openapiRoute, { swaggerOptions } from './routes/openapi.js'
 import metrics from './metrics/index.js'
+import statusReporting from './status/index.js'
 
 export interface AppOptions {
   config: Config
@@ -33,6 +34,7 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(engine, { policy: config.policy })
   await fastify.register(metrics)
   await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
+  if (config.status !== undefined) await fastify.register(statusReporting, { config: config.status })
   await fastify.register(decision, { paths: config.server.paths })
 
   await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })

@@ -11,6 +11,7 @@ import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
 import { DEFAULT_PATH_VOCABULARY } from './engine/input.js'
 import { ConfigInvalidError } from './errors.js'
 import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
+import { StatusConfigSchema } from './status/config.js'
 
 export const SERVER_DEFAULTS = {
   requestTimeoutMs: 20_000,
@@ -64,7 +65,8 @@ export const ConfigSchema = Type.Object({
   }, { additionalProperties: false, default: {}, description: 'the HTTP server and its processes' }),
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {}, description: PolicyConfigSchema.description }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
-  decisionLogs: DecisionLogsConfigSchema
+  decisionLogs: DecisionLogsConfigSchema,
+  status: Type.Optional(StatusConfigSchema)
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>

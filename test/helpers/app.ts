@@ -10,13 +10,15 @@ export interface TestAppOptions {
   authn?: Record<string, unknown>
   policy?: Record<string, unknown>
   server?: Record<string, unknown>
+  status?: Record<string, unknown>
 }
 
 export function testConfig (opts: TestAppOptions = {}): Config {
   return parseConfig({
     server: { logLevel: 'silent', ...opts.server },
     policy: opts.policy ?? { dir: POLICY_DIR },
-    authn: opts.authn ?? {}
+    authn: opts.authn ?? {},
+    ...(opts.status !== undefined ? { status: opts.status } : {})
   })
 }
 
