@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger'
 import decision from './decision/index.js'
 import decisionLog from './decision-log/index.js'
 import authn from './authn/index.js'
+import authzen from './authzen/index.js'
 import type { Config } from './config.js'
 import engine from './lifecycle/index.js'
 import { registerErrorHandling } from './http/errors.js'
@@ -39,6 +40,7 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
 
   await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
   await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
+  await fastify.register(authzen, { config: config.authzen, authn: config.authn, bodyLimit: config.server.bodyLimitBytes, batchBodyLimit: batchBodyLimit(config.server) })
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)
   await fastify.register(openapiRoute)
