@@ -15,7 +15,8 @@ export const POLICY_DEFAULTS = {
   minDelaySeconds: 60,
   maxDelaySeconds: 120,
   fetchTimeoutSeconds: 30,
-  maxBundleBytes: 64 * 1024 * 1024
+  maxBundleBytes: 64 * 1024 * 1024,
+  reconcileIntervalMs: 3000
 } as const
 
 const Seconds = Type.Number({ minimum: 0.01, maximum: 86400 })
@@ -29,7 +30,15 @@ export const PolicyConfigSchema = Type.Object({
   bundleUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
   entrypoint: Type.String({ minLength: 1, default: POLICY_DEFAULTS.entrypoint }),
   /** Recompile when the directory changes; default true for `dir`. */
-  watch: Type.Optional(Type.Boolean()),
+  watch: Type.Optional(Type.Boolean({
+    description: 'Follow the policy directory: file-system events and the reconciler reload what changes (default true for dir). false serves what was compiled at start.'
+  })),
+  /** How often a watched policy directory is compared with the active policy, whatever the file-system events said. */
+  reconcileIntervalMs: Type.Optional(Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    description: `How often (ms) the files of a watched policy dir are digested and compared with the ones the active policy was compiled from; a difference reloads, and /health is degraded until the files on disk are active. Default ${POLICY_DEFAULTS.reconcileIntervalMs}.`
+  })),
   /** PEM file of the public key bundles must be signed with; unsigned bundles are then refused. */
   verificationKey: Type.Optional(Type.String({ minLength: 1 })),
   /** The key id the signature must name (JWT `kid`); any id when unset. */
@@ -68,6 +77,7 @@ export function policyConfigProblems (policy: PolicyConfig): string[] {
     if (url && (url.username || url.password)) problems.push('/policy/bundleUrl: credentials do not belong in the URL')
   }
   if (policy.watch !== undefined && policy.dir === undefined) problems.push('/policy/watch: applies to a policy dir only')
+  if (policy.reconcileIntervalMs !== undefined && policy.dir === undefined) problems.push('/policy/reconcileIntervalMs: applies to a policy dir only')
   if (policy.polling !== undefined && policy.bundleUrl === undefined) problems.push('/policy/polling: applies to bundleUrl only')
   const { minMs, maxMs } = pollingDelays(policy)
   if (minMs > maxMs) problems.push('/policy/polling: minDelaySeconds is larger than maxDelaySeconds')

@@ -8,6 +8,13 @@
 // (however many were asked for), so compiles never overlap and the last change
 // always gets a load. Each outcome is announced on `events` ('activated',
 // 'failed') for the log and the metrics.
+//
+// A policy directory's files are digested (sources.ts) before each compile and
+// again after it, and by reconcile() whenever the watcher or the reconciler
+// asks: files on disk that differ from the ones the active policy was compiled
+// from are reloaded, and until they are active the store is not `ready` —
+// `degraded`, with the reason (the compile error, or the reload still pending).
+// A load of files already active compiles nothing.
 import { EventEmitter } from 'node:events'
 import { open } from 'node:fs/promises'
 import { PolicyBundleError } from '../errors.js'
@@ -17,6 +24,7 @@ import { compilePolicies } from '../toolchain/compiler.js'
 import { POLICY_DEFAULTS } from './config.js'
 import { loadDecisionPolicy, type DecisionPolicy } from '../engine/policy.js'
 import type { BundleFetcher } from './remote.js'
+import { digestPolicySources } from './sources.js'
 
 export interface PolicySource {
   /** A policy directory (Rego + data.yaml) compiled with the pinned OPA on load. */
@@ -41,8 +49,21 @@ export interface PolicyStatus {
   loadedAt?: string
   /** Whether the active bundle's signature was verified with the configured key. */
   verified?: boolean
-  /** The last load's error, while no later load has succeeded. */
+  /** The last load's error, while no later load has succeeded; or why the active policy is not the one on disk. */
   error?: string
+  /** A policy directory: the active policy's files against the ones on disk. */
+  sources?: SourcesStatus
+}
+
+export interface SourcesStatus {
+  /** Digest of the policy files the active policy was compiled from. */
+  active?: string
+  /** Digest of the policy files on disk when last read. */
+  onDisk?: string
+  /** When the files on disk were last read (or found unreadable). */
+  checkedAt?: string
+  /** When the files on disk were last found to be the active policy's. */
+  agreedAt?: string
 }
 
 export interface PolicyActivatedEvent { revision: string, digest: string, source: SourceKind }
@@ -64,9 +85,18 @@ export interface PolicyStore {
    * reason when the load failed, the last good policy still active.
    */
   load (): Promise<DecisionPolicy>
+  /**
+   * A policy directory: reads and digests its files and, when they are not the
+   * active policy's, loads them. Never rejects; the outcome is in status().
+   * Other sources: nothing to do.
+   */
+  reconcile (): Promise<void>
   /** Resolves once no load is running or queued. */
   idle (): Promise<void>
 }
+
+/** Files whose compile failed are compiled again, unchanged, at most this often (a failure may be the machine's, not the files'). */
+export const FAILED_SOURCES_RETRY_MS = 60_000
 
 export interface StoreOptions {
   /** Bundles must be signed with this key (file and URL sources). */
@@ -95,9 +125,59 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
   // so a 304 always means "the active bundle is still the current one".
   let activeEtag: string | undefined
 
-  /** The next bundle, or undefined when the remote one has not changed. */
-  async function readSource (): Promise<{ bundle: PolicyBundle, etag?: string } | undefined> {
-    if (kind === 'dir') return { bundle: await compilePolicies({ dir: source.dir as string, entrypoint: source.entrypoint }) }
+  // A policy directory's files: the digest of those the active policy was
+  // compiled from, the last reading of the disk (readings are numbered as they
+  // start, so a slow one never overwrites a later one), when the two last
+  // agreed, and the digest whose compile failed last.
+  let activeSources: string | undefined
+  let disk: { digest?: string, error?: string, checkedAt?: string } = {}
+  let readings = 0
+  let lastReading = 0
+  let agreedAt: string | undefined
+  let failedSources: { digest: string, at: number } | undefined
+
+  /** Reads the directory's digest, remembered unless a later reading was remembered first. */
+  async function readDisk (): Promise<string> {
+    const reading = ++readings
+    const remember = (next: typeof disk): void => {
+      if (reading < lastReading) return
+      lastReading = reading
+      disk = next
+      if (next.digest !== undefined && next.digest === activeSources) {
+        agreedAt = next.checkedAt
+        // The files are the active policy's again: an error about other files is over.
+        lastError = undefined
+        failedSources = undefined
+      }
+    }
+    try {
+      const { digest } = await digestWithRetry(source.dir as string)
+      remember({ digest, checkedAt: new Date().toISOString() })
+      return digest
+    } catch (err) {
+      remember({ error: (err as Error).message, checkedAt: new Date().toISOString() })
+      throw err
+    }
+  }
+
+  /** The next bundle, or undefined when the remote one (or the directory's files) has not changed. */
+  async function readSource (): Promise<{ bundle: PolicyBundle, etag?: string, sources?: string } | undefined> {
+    if (kind === 'dir') {
+      const before = await readDisk()
+      if (active && before === activeSources) return undefined
+      let bundle: PolicyBundle
+      try {
+        bundle = await compilePolicies({ dir: source.dir as string, entrypoint: source.entrypoint })
+      } catch (err) {
+        failedSources = { digest: before, at: Date.now() }
+        throw err
+      }
+      // Files changed while OPA read them: this policy is named by the files it
+      // started with, the disk reading differs, and a reload follows.
+      const after = await readDisk().catch(() => undefined)
+      if (after !== before) queueMicrotask(() => { load().catch(() => {}) })
+      return { bundle, sources: before }
+    }
     if (kind === 'file') return { bundle: await readBundle(await readBoundedFile(source.bundleFile as string, maxBytes), readOptions) }
     if (!options.fetcher) throw new Error('a bundle URL needs a fetcher')
     const fetched = await options.fetcher.fetch(active ? activeEtag : undefined)
@@ -120,6 +200,11 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
       activeEtag = next.etag
       loadedAt = new Date().toISOString()
       lastError = undefined
+      if (next.sources !== undefined) {
+        activeSources = next.sources
+        failedSources = undefined
+        if (disk.digest === activeSources) agreedAt = loadedAt
+      }
       events.emit('activated', { revision: policy.revision, digest: policy.digest, source: kind })
       return policy
     } catch (err) {
@@ -147,27 +232,80 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
     return queued
   }
 
+  async function reconcile (): Promise<void> {
+    if (kind !== 'dir') return
+    let onDisk: string
+    try {
+      onDisk = await readDisk()
+    } catch {
+      return // status() says the files cannot be read
+    }
+    if (active && onDisk === activeSources) return
+    if (failedSources?.digest === onDisk && Date.now() - failedSources.at < FAILED_SOURCES_RETRY_MS) return
+    await load().catch(() => {})
+  }
+
+  function sourcesStatus (): SourcesStatus {
+    const s: SourcesStatus = {}
+    if (activeSources !== undefined) s.active = activeSources
+    if (disk.digest !== undefined) s.onDisk = disk.digest
+    if (disk.checkedAt !== undefined) s.checkedAt = disk.checkedAt
+    if (agreedAt !== undefined) s.agreedAt = agreedAt
+    return s
+  }
+
+  /** Why the active policy is not the one the directory holds, once that has been seen. */
+  function staleReason (): string | undefined {
+    if (kind !== 'dir') return undefined
+    if (disk.error !== undefined) return `cannot read the policy directory: ${disk.error}`
+    if (disk.digest !== undefined && disk.digest !== activeSources) {
+      return `the policy files on disk (${disk.digest}) are not the ones the active policy was compiled from (${activeSources ?? 'none'}); reloading`
+    }
+    return undefined
+  }
+
   return {
     source: kind,
     events,
     current: () => active,
     status (): PolicyStatus {
-      if (!active) return lastError ? { state: 'failed', source: kind, error: lastError } : { state: 'starting', source: kind }
-      const s: PolicyStatus = {
-        state: lastError ? 'degraded' : 'ready',
-        source: kind,
-        revision: active.revision,
-        digest: active.digest,
-        verified: activeVerified
+      const error = lastError ?? staleReason()
+      let s: PolicyStatus
+      if (!active) {
+        s = lastError ? { state: 'failed', source: kind, error: lastError } : { state: 'starting', source: kind }
+      } else {
+        s = {
+          state: error !== undefined ? 'degraded' : 'ready',
+          source: kind,
+          revision: active.revision,
+          digest: active.digest,
+          verified: activeVerified
+        }
+        if (loadedAt) s.loadedAt = loadedAt
+        if (error !== undefined) s.error = error
       }
-      if (loadedAt) s.loadedAt = loadedAt
-      if (lastError) s.error = lastError
+      if (kind === 'dir' && (s.state !== 'starting' || disk.checkedAt !== undefined)) s.sources = sourcesStatus()
       return s
     },
     load,
+    reconcile,
     async idle () {
       for (let pending = queued ?? running; pending; pending = queued ?? running) await pending.catch(() => undefined)
     }
+  }
+}
+
+/**
+ * The directory's digest; read once more after a moment when the first reading
+ * fails, as a file may vanish between listing and reading while a checkout or
+ * a volume update is under way.
+ */
+async function digestWithRetry (dir: string): Promise<{ digest: string }> {
+  try {
+    return await digestPolicySources(dir)
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    return await digestPolicySources(dir)
   }
 }
 

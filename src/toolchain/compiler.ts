@@ -18,6 +18,13 @@ import { runOpaExit } from './opa-cli.js'
 /** Policy tests sit beside the policies (x_test.rego) and are for `opa test`, not for the served bundle. */
 export const TEST_FILES = '*_test.rego'
 export const isTestFile = (path: string): boolean => path.endsWith('_test.rego')
+/**
+ * Hidden files and folders are not policy: .git, editors' swap files, and the
+ * ..data / ..<timestamp> entries of a Kubernetes ConfigMap volume (whose files
+ * would otherwise be compiled twice). OPA would load them; it is told not to.
+ */
+export const HIDDEN_FILES = '.*'
+export const isHiddenName = (name: string): boolean => name.startsWith('.')
 
 export function wasmCapabilitiesFile (): string {
   return fileURLToPath(new URL('../../.tools/wasm-capabilities.json', import.meta.url))
@@ -30,7 +37,7 @@ export function wasmCapabilitiesFile (): string {
  * the checkout happens to be.
  */
 export function wasmBuildArgs (entrypoint: string, output: string, revision?: string): string[] {
-  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES, '-o', output]
+  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES, '--ignore', HIDDEN_FILES, '-o', output]
   if (revision) args.push('--revision', revision)
   return [...args, '.']
 }
@@ -60,7 +67,7 @@ export interface CheckOptions {
  * Returns the problems; none means the policies check.
  */
 export async function checkPolicies (dir: string, options: CheckOptions = {}): Promise<PolicyProblem[]> {
-  const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1']
+  const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1', '--ignore', HIDDEN_FILES]
   if (!options.includeTests) args.push('--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES)
   args.push('.')
   const r = await runOpaExit(args, { cwd: resolve(dir) })
