@@ -9,23 +9,37 @@ import { DecisionLogsConfigSchema } from './decision-log/config.js'
 import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn/config.js'
 import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
 import { ConfigInvalidError } from './errors.js'
+import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
 
 export const ConfigSchema = Type.Object({
   server: Type.Object({
-    host: Type.String({ default: '127.0.0.1' }),
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8181 }),
-    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024, default: 64 * 1024 }),
-    /** body limit of POST /v1/decide/batch (up to 100 requests); default 16 x bodyLimitBytes, at most 1 MiB */
-    batchBodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 4 * 1024 * 1024 })),
-    /** worker processes, each with its own policy instance; `auto` = one per core */
-    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], { default: 'auto' }),
+    host: Type.String({ default: '127.0.0.1', description: 'address to listen on (env `VERDICT_HOST`)' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8181, description: 'port to listen on (env `VERDICT_PORT`)' }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024, default: 64 * 1024, description: 'largest request body' }),
+    batchBodyLimitBytes: Type.Optional(Type.Integer({
+      minimum: 1024,
+      maximum: 4 * 1024 * 1024,
+      description: 'largest `POST /v1/decide/batch` body (up to 100 requests); when unset 16 × `bodyLimitBytes`, at most 1 MiB'
+    })),
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 64 })], {
+      default: 'auto',
+      description: 'worker processes (node:cluster), each with its own policy instance; `auto` is one per core (env `VERDICT_WORKERS`). WASM evaluation is synchronous, so one process uses one core'
+    }),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
-      Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
-    /** on SIGTERM, requests still running after this are cut off (decision logs are flushed after); default 10 s */
-    shutdownTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 })
-  }, { additionalProperties: false, default: {} }),
-  policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {} }),
-  authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {} }),
+      Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], {
+      default: 'info',
+      description: 'log level (env `VERDICT_LOG_LEVEL`); tokens and secrets are never logged'
+    }),
+    shutdownTimeoutMs: Type.Integer({
+      minimum: 0,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'on SIGTERM, requests still running after this have their connections cut (decision logs are flushed after)'
+    }),
+    tls: Type.Optional(TlsConfigSchema)
+  }, { additionalProperties: false, default: {}, description: 'the HTTP server and its processes' }),
+  policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {}, description: PolicyConfigSchema.description }),
+  authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
   decisionLogs: DecisionLogsConfigSchema
 }, { additionalProperties: false })
 
@@ -35,7 +49,7 @@ export const DEFAULT_CONFIG_FILE = 'config/verdict.yaml'
 
 type Env = Record<string, string | undefined>
 
-/** Applies the environment overrides that exist (documented in README, "Configuration"). */
+/** Applies the environment overrides that exist (documented in docs/CONFIGURATION.md). */
 function applyEnv (raw: Record<string, unknown>, env: Env): void {
   const section = (name: string): Record<string, unknown> => {
     const s = raw[name]
@@ -71,7 +85,7 @@ export function parseConfig (raw: unknown, env: Env = {}): Config {
     throw new ConfigInvalidError(`${first?.path || '/'}: ${first?.message ?? 'invalid'}`)
   }
   const config = withDefaults as Config
-  const policyProblems = policyConfigProblems(config.policy)
+  const policyProblems = [...policyConfigProblems(config.policy), ...tlsConfigProblems(config.server.tls)]
   if (policyProblems.length > 0) throw new ConfigInvalidError(policyProblems.join('; '))
   try {
     // The rules a schema cannot say (one key source per issuer, per-profile

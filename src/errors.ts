@@ -5,33 +5,33 @@
 import createError from '@fastify/error'
 
 // Malformed decision requests (HTTP 400)
-export const InvalidJsonError = createError('invalid_json', 'request body is not valid JSON: %s', 400)
-export const BodyTooDeepError = createError('body_too_deep', 'request body nests deeper than %d levels', 400)
-export const InvalidRequestError = createError('request_invalid', '%s', 400)
-export const MethodUnknownError = createError('method_unknown', 'method %s is not one of GET, HEAD, POST, PUT, PATCH, DELETE', 400)
-export const PathNotApiError = createError('path_not_api', 'path %s is not an ERP REST API path (/{env}/{module}-rest-api/rest/{version}/{resource}[/{id}])', 400)
-export const SqlDialectUnknownError = createError('sql_dialect_unknown', 'sql dialect %s is not one of %s', 400)
-export const BatchTooLargeError = createError('batch_too_large', 'a batch holds at most %d items; this one has %d', 400)
-export const BatchEmptyError = createError('batch_empty', 'a batch needs "items": an array of 1 to %d decision requests', 400)
+export const InvalidJsonError = createError('INVALID_JSON', 'request body is not valid JSON: %s', 400)
+export const BodyTooDeepError = createError('BODY_TOO_DEEP', 'request body nests deeper than %d levels', 400)
+export const InvalidRequestError = createError('REQUEST_INVALID', '%s', 400)
+export const MethodUnknownError = createError('METHOD_UNKNOWN', 'method %s is not one of GET, HEAD, POST, PUT, PATCH, DELETE', 400)
+export const PathNotApiError = createError('PATH_NOT_API', 'path %s is not an ERP REST API path (/{env}/{module}-rest-api/rest/{version}/{resource}[/{id}])', 400)
+export const SqlDialectUnknownError = createError('SQL_DIALECT_UNKNOWN', 'sql dialect %s is not one of %s', 400)
+export const BatchTooLargeError = createError('BATCH_TOO_LARGE', 'a batch holds at most %d items; this one has %d', 400)
+export const BatchEmptyError = createError('BATCH_EMPTY', 'a batch needs "items": an array of 1 to %d decision requests', 400)
 
 // Transport-level client errors
-export const BodyTooLargeError = createError('body_too_large', 'request body is larger than %d bytes', 413)
-export const UnsupportedMediaTypeError = createError('unsupported_media_type', 'send the decision request as application/json', 415)
-export const NotFoundError = createError('not_found', 'route %s %s does not exist', 404)
+export const BodyTooLargeError = createError('BODY_TOO_LARGE', 'request body is larger than %d bytes', 413)
+export const UnsupportedMediaTypeError = createError('UNSUPPORTED_MEDIA_TYPE', 'send the decision request as application/json', 415)
+export const NotFoundError = createError('NOT_FOUND', 'route %s %s does not exist', 404)
 
 // Engine failures (HTTP 5xx, never an allow)
-export const PolicyNotLoadedError = createError('policy_not_loaded', 'no policy is loaded yet', 503)
-export const PolicyEvaluationError = createError('policy_evaluation_failed', 'policy evaluation failed: %s', 500)
-export const PolicyCompileError = createError('policy_compile_failed', 'policy compilation failed: %s', 500)
-export const PolicyBundleError = createError('policy_bundle_invalid', 'policy bundle is invalid: %s', 500)
+export const PolicyNotLoadedError = createError('POLICY_NOT_LOADED', 'no policy is loaded yet', 503)
+export const PolicyEvaluationError = createError('POLICY_EVALUATION_FAILED', 'policy evaluation failed: %s', 500)
+export const PolicyCompileError = createError('POLICY_COMPILE_FAILED', 'policy compilation failed: %s', 500)
+export const PolicyBundleError = createError('POLICY_BUNDLE_INVALID', 'policy bundle is invalid: %s', 500)
 // A row filter the SQL renderer cannot express (a field without a column in the
 // object's mapping, a value that is not a scalar): a policy defect, never an allow.
-export const SqlRenderError = createError('sql_render_failed', 'the row filter cannot be rendered as SQL: %s', 500)
+export const SqlRenderError = createError('SQL_RENDER_FAILED', 'the row filter cannot be rendered as SQL: %s', 500)
 
 // Configuration (raised at start-up, before anything listens)
-export const ConfigInvalidError = createError('config_invalid', 'configuration is invalid: %s', 500)
+export const ConfigInvalidError = createError('CONFIG_INVALID', 'configuration is invalid: %s', 500)
 
 // Policy lifecycle (never answered to a caller: they keep the last good policy
 // active and surface in /health and the log)
-export const PolicyBundleRefusedError = createError('policy_bundle_refused', 'policy bundle refused: %s', 500)
-export const PolicyFetchError = createError('policy_bundle_fetch_failed', 'policy bundle download failed: %s', 500)
+export const PolicyBundleRefusedError = createError('POLICY_BUNDLE_REFUSED', 'policy bundle refused: %s', 500)
+export const PolicyFetchError = createError('POLICY_BUNDLE_FETCH_FAILED', 'policy bundle download failed: %s', 500)

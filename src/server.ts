@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import verdictApp from './app.js'
 import { loadConfig, type Config } from './config.js'
+import { httpsOptions, watchTlsFiles, type SecureServer } from './tls/index.js'
 
 export async function startServer (config: Config): Promise<void> {
   const workers = config.server.workers === 'auto' ? availableParallelism() : config.server.workers
@@ -29,7 +30,9 @@ export async function startServer (config: Config): Promise<void> {
 }
 
 export function createServer (config: Config): FastifyInstance {
+  const tls = config.server.tls
   return Fastify({
+    ...(tls !== undefined ? { https: httpsOptions(tls) } : {}),
     logger: {
       level: config.server.logLevel,
       // Credentials never reach the log, wherever a serializer might put them.
@@ -45,6 +48,11 @@ export function createServer (config: Config): FastifyInstance {
 async function serve (config: Config): Promise<void> {
   const fastify = createServer(config)
   await fastify.register(verdictApp, { config })
+  const tls = config.server.tls
+  if (tls !== undefined) {
+    const stopWatching = watchTlsFiles(fastify.server as unknown as SecureServer, tls, fastify.log)
+    fastify.addHook('onClose', async () => { stopWatching() })
+  }
 
   let closing = false
   // Once shutdown starts, every answer closes its connection, so idle keep-alive

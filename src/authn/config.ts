@@ -5,6 +5,7 @@
 // algorithm defaults, and returns the fully resolved AuthnConfig.
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { ClientCertificateConfigSchema, type ClientCertificateConfig } from './client-cert.js'
 
 export const PROFILES = ['entra-v1', 'entra-v2', 'okta', 'google', 'auth0', 'oidc'] as const
 export type ProfileName = typeof PROFILES[number]
@@ -35,49 +36,75 @@ export const AUTHN_DEFAULTS = {
 const NonEmpty = Type.String({ minLength: 1, maxLength: 2048 })
 
 export const IssuerConfigSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }),
-  profile: Type.Union(PROFILES.map((p) => Type.Literal(p))),
-  /** the exact `iss` value tokens carry */
-  issuer: NonEmpty,
-  audience: Type.Union([NonEmpty, Type.Array(NonEmpty, { minItems: 1 })]),
-  /** URL of the issuer's .well-known/openid-configuration (or use jwksUri) */
-  discovery: Type.Optional(NonEmpty),
-  /** URL of the issuer's JWKS (or use discovery) */
-  jwksUri: Type.Optional(NonEmpty),
-  algorithms: Type.Optional(Type.Array(Type.Union(ALGORITHMS.map((a) => Type.Literal(a))), { minItems: 1, uniqueItems: true })),
-  /** claim naming the ERP user, e.g. "cmicuser" */
-  erpUserClaim: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  /** callers allowed for this issuer (client ids; for google the sub or email) */
-  allowedClients: Type.Optional(Type.Array(NonEmpty)),
-  /** Entra tenant id; must equal the token's tid */
-  tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-  clockToleranceSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, default: AUTHN_DEFAULTS.clockToleranceSec })),
-  fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60000, default: AUTHN_DEFAULTS.fetchTimeoutMs })),
-  unknownKidCooldownSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, default: AUTHN_DEFAULTS.unknownKidCooldownSec }))
-}, { additionalProperties: false })
+  name: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    pattern: '^[A-Za-z0-9_.-]+$',
+    description: "the identity provider's name in decisions (`principal.idp`) and in the policy's client mapping (`data.erp.accounts.clients`)"
+  }),
+  profile: Type.Union(PROFILES.map((p) => Type.Literal(p)), { description: 'which claims name the caller and what is checked (see the profiles below)' }),
+  issuer: Type.String({ minLength: 1, maxLength: 2048, description: 'the exact `iss` value tokens carry (matched as a string)' }),
+  audience: Type.Union([NonEmpty, Type.Array(NonEmpty, { minItems: 1 })], { description: 'accepted `aud` value(s)' }),
+  discovery: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: "URL of the issuer's `.well-known/openid-configuration`; set exactly one of `discovery` and `jwksUri`. Keys are fetched only from here, never from a URL found in a token. `https` (plain `http` only on loopback)"
+  })),
+  jwksUri: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: "URL of the issuer's JWKS (or use `discovery`)" })),
+  algorithms: Type.Optional(Type.Array(Type.Union(ALGORITHMS.map((a) => Type.Literal(a))), {
+    minItems: 1,
+    uniqueItems: true,
+    description: 'allowed signature algorithms (RS/PS/ES families only); default RS256, plus ES256 for `oidc`'
+  })),
+  erpUserClaim: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 128,
+    description: "a claim naming the ERP user (CMiC's `cmicuser`); otherwise the client id is mapped to an account in policy data"
+  })),
+  allowedClients: Type.Optional(Type.Array(NonEmpty, {
+    description: 'callers accepted from this issuer (client ids; for `google` the `sub` or `email`); required for Google, whose ID tokens anyone can mint'
+  })),
+  tenant: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 128,
+    description: "Entra tenant id, which must equal the token's `tid`; required for Entra: keys are shared across tenants, so `tid` is the tenant boundary"
+  })),
+  clockToleranceSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, default: AUTHN_DEFAULTS.clockToleranceSec, description: 'skew allowed on `exp` and `nbf`' })),
+  fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60000, default: AUTHN_DEFAULTS.fetchTimeoutMs, description: "a fetch of the issuer's discovery document or keys may take this long" })),
+  unknownKidCooldownSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, default: AUTHN_DEFAULTS.unknownKidCooldownSec, description: 'a token naming an unknown `kid` refetches the keys at most once per this interval' }))
+}, { additionalProperties: false, description: 'one trusted OAuth 2.0 issuer' })
 
 export const BasicConfigSchema = Type.Object({
-  /** YAML file of username → hashed secret (kept apart from policy data) */
-  secretsFile: Type.Optional(NonEmpty),
-  /** environment variable holding the HMAC pepper */
-  pepperEnv: Type.Optional(Type.String({ minLength: 1, default: AUTHN_DEFAULTS.pepperEnv })),
-  /** file holding the HMAC pepper; wins over pepperEnv when set */
-  pepperFile: Type.Optional(NonEmpty),
+  secretsFile: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: 'YAML map of username → hashed secret (`{scheme: hmac-sha256, hash}` or `{scheme: scrypt, salt, hash, N, r, p}`), kept apart from policy data'
+  })),
+  pepperEnv: Type.Optional(Type.String({ minLength: 1, default: AUTHN_DEFAULTS.pepperEnv, description: 'environment variable holding the HMAC pepper (at least 16 bytes)' })),
+  pepperFile: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'file holding the HMAC pepper; wins over `pepperEnv` when set' })),
   rateLimit: Type.Optional(Type.Object({
-    /** failures per username within the window before attempts are refused */
-    maxFailures: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.maxFailures })),
-    windowSec: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.windowSec })),
+    maxFailures: Type.Optional(Type.Integer({
+      minimum: 1,
+      default: AUTHN_DEFAULTS.rateLimit.maxFailures,
+      description: 'failures per username within the window before attempts are refused (`basic_rate_limited`)'
+    })),
+    windowSec: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.windowSec, description: 'the window failures are counted in' })),
     // Higher than per-user on purpose: the remote address of a decision
     // request is usually the calling gateway, shared by every account behind it.
-    maxFailuresPerAddress: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress }))
-  }, { additionalProperties: false, default: {} }))
-}, { additionalProperties: false })
+    maxFailuresPerAddress: Type.Optional(Type.Integer({
+      minimum: 1,
+      default: AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress,
+      description: 'failures per remote address within the window (higher: a gateway speaks for many accounts)'
+    }))
+  }, { additionalProperties: false, default: {}, description: 'failed attempts beyond these limits get `basic_rate_limited`' }))
+}, { additionalProperties: false, description: 'HTTP Basic for service accounts' })
 
 export const AuthnConfigSchema = Type.Object({
-  issuers: Type.Optional(Type.Array(IssuerConfigSchema, { default: [] })),
-  basic: Type.Optional(Type.Object(BasicConfigSchema.properties, { additionalProperties: false, default: {} })),
-  maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes }))
-}, { additionalProperties: false })
+  issuers: Type.Optional(Type.Array(IssuerConfigSchema, { default: [], description: 'trusted OAuth 2.0 issuers (client-credentials JWTs)' })),
+  basic: Type.Optional(Type.Object(BasicConfigSchema.properties, { additionalProperties: false, default: {}, description: BasicConfigSchema.description })),
+  maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes, description: 'larger bearer tokens are refused unread (`token_too_large`)' })),
+  clientCertificate: Type.Optional(ClientCertificateConfigSchema)
+}, { additionalProperties: false, description: 'the authentication layer: trusted issuers and Basic service accounts' })
 
 /** What an operator writes in the `authn` section. */
 export type AuthnConfigInput = Static<typeof AuthnConfigSchema>
@@ -111,6 +138,7 @@ export interface AuthnConfig {
   issuers: IssuerConfig[]
   basic: BasicConfig
   maxTokenBytes: number
+  clientCertificate?: ClientCertificateConfig
 }
 
 export class AuthnConfigError extends Error {
@@ -226,5 +254,7 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
   if (basicInput.secretsFile !== undefined) basic.secretsFile = basicInput.secretsFile
   if (basicInput.pepperFile !== undefined) basic.pepperFile = basicInput.pepperFile
 
-  return { issuers, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  const resolved: AuthnConfig = { issuers, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  if (raw.clientCertificate !== undefined) resolved.clientCertificate = raw.clientCertificate
+  return resolved
 }

@@ -27,6 +27,9 @@ export const FAILURES = {
   basic_invalid_credentials: 'the username or secret is wrong',
   basic_rate_limited: 'too many failed attempts; try again later',
 
+  client_certificate_invalid: 'the client certificate is not trusted or not valid now',
+  client_certificate_identity: 'the client certificate names no single usable identity',
+
   authn_error: 'the credential could not be checked'
 } as const
 

@@ -11,6 +11,7 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import { BasicAuthenticator } from './basic.js'
+import { clientCertificateResult } from './client-cert.js'
 import { resolveAuthnConfig, type AuthnConfig, type AuthnConfigInput } from './config.js'
 import { createCounters, type AuthnCounters } from './counters.js'
 import { failure } from './failures.js'
@@ -30,6 +31,8 @@ export { hashSecret } from './secrets.js'
 export interface AuthnRequest {
   headers: { authorization?: string | string[] | undefined }
   ip?: string
+  /** the connection, for a client certificate (mutual TLS); a FastifyRequest's raw request fits */
+  raw?: { socket?: unknown }
 }
 
 export interface Authenticator {
@@ -74,8 +77,13 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
   })
 
   async function dispatch (request: AuthnRequest): Promise<AuthnResult> {
+    const certificate = config.clientCertificate !== undefined
+      ? clientCertificateResult(request.raw?.socket, config.clientCertificate)
+      : undefined
+    // A presented certificate that fails is final: no fallback to the header.
+    if (certificate !== undefined && !certificate.ok) return certificate
     const header = headerValue(request.headers.authorization)
-    if (header === undefined || header.trim() === '') return failure('credential_missing')
+    if (header === undefined || header.trim() === '') return certificate ?? failure('credential_missing')
     const space = header.indexOf(' ')
     const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase()
     const credential = space === -1 ? '' : header.slice(space + 1).trim()

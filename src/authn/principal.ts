@@ -4,14 +4,14 @@ import type { AuthnFailure } from './failures.js'
 // Optional fields are omitted when unknown, never set to null or undefined,
 // because the Rego side tests presence.
 export interface Principal {
-  method: 'jwt' | 'basic'
-  /** configured issuer name, or "basic" */
+  method: 'jwt' | 'basic' | 'mtls'
+  /** configured issuer name, "basic", or the client-certificate idp (authn.clientCertificate.idp) */
   idp: string
   /** exact `iss` (jwt only) */
   issuer?: string
-  /** client id (jwt) or username (basic) */
+  /** client id (jwt), username (basic) or certificate identity (mtls) */
   subject: string
-  /** appid / azp / cid / client_id (jwt only) */
+  /** appid / azp / cid / client_id (jwt), certificate identity (mtls) */
   client_id?: string
   /** Entra tenant id (entra only) */
   tenant?: string

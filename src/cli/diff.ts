@@ -1,5 +1,5 @@
 // `verdict diff <base-ref> [<head-ref>]`: what a policy change does to access,
-// not only how its text changed. See src/review/ and README.md, "For auditors".
+// not only how its text changed. See src/review/ and docs/AUDIT.md.
 import { COMMON_USAGE, runReview } from './review.js'
 
 const USAGE = `usage: verdict diff [options] <base-ref> [<head-ref>]

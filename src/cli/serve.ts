@@ -11,7 +11,7 @@ Serves the decision API until SIGTERM or SIGINT.
 
 options:
   -c, --config <file>  configuration file (default: $VERDICT_CONFIG, else config/verdict.yaml);
-                       the environment overrides of README "Configuration" still apply
+                       the environment overrides of docs/CONFIGURATION.md still apply
   -h, --help           this text
 `
 

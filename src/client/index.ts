@@ -1,5 +1,5 @@
 // The TypeScript client calling services use to ask Verdict before they serve a
-// request (DESIGN.md, "Decision request" and "Decision response"):
+// request (docs/ARCHITECTURE.md, "Decision request" and "Decision response"):
 //
 //   const verdict = createVerdictClient({ baseUrl: 'http://verdict.internal:8080', timeoutMs: 2000 })
 //   const decision = await verdict.decide(req.headers.authorization, {

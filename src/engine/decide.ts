@@ -1,5 +1,5 @@
 // One decision: authentication's answer plus the policy's, in the response shape
-// of DESIGN.md. A caller whose credential failed is answered here with status 401
+// of docs/ARCHITECTURE.md. A caller whose credential failed is answered here with status 401
 // and never reaches the policy; everyone else gets exactly what the policy said.
 // When the request asks for SQL, the row filter is also rendered in that dialect
 // with the column mapping the policy named for the object.

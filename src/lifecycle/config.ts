@@ -19,42 +19,54 @@ export const POLICY_DEFAULTS = {
   reconcileIntervalMs: 3000
 } as const
 
-const Seconds = Type.Number({ minimum: 0.01, maximum: 86400 })
+const Seconds = { minimum: 0.01, maximum: 86400 }
 
 export const PolicyConfigSchema = Type.Object({
-  /** A policy directory (Rego + data.yaml) compiled with the pinned OPA on start. */
-  dir: Type.Optional(Type.String({ minLength: 1 })),
-  /** An OPA bundle file (`verdict build` or `opa build -t wasm`). */
-  bundleFile: Type.Optional(Type.String({ minLength: 1 })),
-  /** An OPA bundle served over http(s), polled with If-None-Match. */
-  bundleUrl: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
-  entrypoint: Type.String({ minLength: 1, default: POLICY_DEFAULTS.entrypoint }),
-  /** Recompile when the directory changes; default true for `dir`. */
-  watch: Type.Optional(Type.Boolean({
-    description: 'Follow the policy directory: file-system events and the reconciler reload what changes (default true for dir). false serves what was compiled at start.'
+  dir: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'a policy directory (Rego + data.yaml) compiled with the pinned OPA on start (env `VERDICT_POLICY_DIR`); set exactly one of `dir`, `bundleFile`, `bundleUrl`'
   })),
-  /** How often a watched policy directory is compared with the active policy, whatever the file-system events said. */
+  bundleFile: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'an OPA bundle file, from `verdict build` or `opa build -t wasm` (env `VERDICT_POLICY_BUNDLE`)'
+  })),
+  bundleUrl: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: 'an OPA bundle served over http(s), polled with `If-None-Match` (env `VERDICT_POLICY_BUNDLE_URL`)'
+  })),
+  entrypoint: Type.String({ minLength: 1, default: POLICY_DEFAULTS.entrypoint, description: 'the WASM entrypoint the decision is read from' }),
+  watch: Type.Optional(Type.Boolean({
+    description: 'follow the directory: file-system events and the reconciler reload what changes; default `true` for `dir` (a dir only); `false` serves what was compiled at start'
+  })),
   reconcileIntervalMs: Type.Optional(Type.Integer({
     minimum: 100,
     maximum: 3_600_000,
-    description: `How often (ms) the files of a watched policy dir are digested and compared with the ones the active policy was compiled from; a difference reloads, and /health is degraded until the files on disk are active. Default ${POLICY_DEFAULTS.reconcileIntervalMs}.`
+    description: `how often (ms) the files of a followed \`dir\` are digested and compared with the ones the active policy was compiled from, whatever the file-system events said: a difference reloads, and \`/health\` is \`degraded\` until the files on disk are active; default ${POLICY_DEFAULTS.reconcileIntervalMs} (a dir only)`
   })),
-  /** PEM file of the public key bundles must be signed with; unsigned bundles are then refused. */
-  verificationKey: Type.Optional(Type.String({ minLength: 1 })),
-  /** The key id the signature must name (JWT `kid`); any id when unset. */
-  verificationKeyId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  /** The signature algorithm; by default RS256 for an RSA key, ES256/384/512 by the curve of an EC key. */
-  verificationAlg: Type.Optional(Type.Union(SIGNATURE_ALGORITHMS.map((a) => Type.Literal(a)))),
-  /** The `scope` claim the signature must carry (OPA's verification scope); none when unset. */
-  verificationScope: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  verificationKey: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'PEM file of the public key (SPKI, PKCS#1 or a certificate) bundles must be signed with; unsigned bundles are then refused (env `VERDICT_POLICY_VERIFICATION_KEY`)'
+  })),
+  verificationKeyId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'the key id the signature must name (JWT `kid`); any id when unset' })),
+  verificationAlg: Type.Optional(Type.Union(SIGNATURE_ALGORITHMS.map((a) => Type.Literal(a)), {
+    description: 'the signature algorithm; by default RS256 for an RSA key, ES256/384/512 by the curve of an EC key'
+  })),
+  verificationScope: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "the `scope` claim the signature must carry (OPA's verification scope); none when unset" })),
   polling: Type.Optional(Type.Object({
-    minDelaySeconds: Type.Optional(Seconds),
-    maxDelaySeconds: Type.Optional(Seconds)
-  }, { additionalProperties: false })),
-  fetchTimeoutSeconds: Type.Optional(Seconds),
-  /** Largest bundle read from a file or a URL (compressed size). */
-  maxBundleBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }))
-}, { additionalProperties: false })
+    minDelaySeconds: Type.Optional(Type.Number({ ...Seconds, description: `each poll of \`bundleUrl\` waits a random time between min and max; default ${POLICY_DEFAULTS.minDelaySeconds}` })),
+    maxDelaySeconds: Type.Optional(Type.Number({ ...Seconds, description: `default ${POLICY_DEFAULTS.maxDelaySeconds}; a failed poll is retried with exponential backoff up to this` }))
+  }, { additionalProperties: false, description: 'polling of `bundleUrl`' })),
+  fetchTimeoutSeconds: Type.Optional(Type.Number({
+    ...Seconds,
+    description: `one bundle download (connect, headers and body together) may take this long; default ${POLICY_DEFAULTS.fetchTimeoutSeconds}`
+  })),
+  maxBundleBytes: Type.Optional(Type.Integer({
+    minimum: 1024,
+    maximum: 1024 * 1024 * 1024,
+    description: `largest bundle read from a file or a URL (compressed size); default ${POLICY_DEFAULTS.maxBundleBytes / 1024 / 1024} MiB`
+  }))
+}, { additionalProperties: false, description: 'where the policy comes from (a directory, a bundle file or a bundle URL) and the key bundles must be signed with' })
 
 export type PolicyConfig = Static<typeof PolicyConfigSchema>
 

@@ -1,4 +1,4 @@
-// The decision request as a schema (DESIGN.md, "Decision request"). Bounds are
+// The decision request as a schema (docs/ARCHITECTURE.md, "Decision request"). Bounds are
 // deliberate: a decision request is small, and everything an attacker controls
 // has a limit.
 import { Type, type Static } from '@sinclair/typebox'

@@ -71,7 +71,7 @@ t.test('decide: allow, with the row filter and its SQL', async (t) => {
   t.match(d.decision_id, /^[0-9a-f-]{36}$/)
 })
 
-t.test('decide, then the Kysely helper on the decision (the README flow)', async (t) => {
+t.test('decide, then the Kysely helper on the decision (the docs/API.md flow)', async (t) => {
   const raw = new Database(':memory:')
   raw.exec('CREATE TABLE jcjob (id INTEGER PRIMARY KEY, job_comp_code TEXT, job_code TEXT)')
   const jobs: Array<[string, string]> = [['01', '23-410'], ['01', '24-101'], ['02', '23-812'], ['02', '23-410'], ['03', '23-812']]

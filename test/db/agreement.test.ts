@@ -1,4 +1,4 @@
-// The agreement property of DESIGN.md on real databases: for every example
+// The agreement property of docs/ARCHITECTURE.md on real databases: for every example
 // account of policies/erp/accounts/data.yaml and each of jcjob, scmast,
 // apvoucher and pyemptimesheet, the rows the rendered SQL selects are exactly
 // the rows a single-record decision allows to retrieve — on SQLite

@@ -1,5 +1,5 @@
 // An independent reading of the example policy's rules, written from the
-// comments in policies/erp/**/data.yaml and DESIGN.md rather than from the Rego:
+// comments in policies/erp/**/data.yaml and docs/ARCHITECTURE.md rather than from the Rego:
 // may this account retrieve this row of this object? The database tests hold the
 // engine's single-record decisions and the rendered SQL to it, so that the two
 // cannot agree with each other on a shared mistake unnoticed.
