@@ -161,9 +161,11 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
   }
 
   /** The next bundle, or undefined when the remote one (or the directory's files) has not changed. */
-  async function readSource (): Promise<{ bundle: PolicyBundle, etag?: string, sources?: string } | undefined> {
+  async function readSource (fresh?: string): Promise<{ bundle: PolicyBundle, etag?: string, sources?: string } | undefined> {
     if (kind === 'dir') {
-      const before = await readDisk()
+      // A reading just taken by reconcile() names the files as well as a new
+      // one would: a change after it is caught by the reading after the compile.
+      const before = fresh ?? await readDisk()
       if (active && before === activeSources) return undefined
       let bundle: PolicyBundle
       try {
@@ -173,9 +175,11 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
         throw err
       }
       // Files changed while OPA read them: this policy is named by the files it
-      // started with, the disk reading differs, and a reload follows.
-      const after = await readDisk().catch(() => undefined)
-      if (after !== before) queueMicrotask(() => { load().catch(() => {}) })
+      // started with, the disk reading differs, and a reload follows. (Read
+      // beside the activation, not before it.)
+      readDisk().catch(() => undefined).then((after) => {
+        if (after !== before) load().catch(() => {})
+      }, () => {})
       return { bundle, sources: before }
     }
     if (kind === 'file') return { bundle: await readBundle(await readBoundedFile(source.bundleFile as string, maxBytes), readOptions) }
@@ -187,9 +191,9 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
     return next
   }
 
-  async function attempt (): Promise<DecisionPolicy> {
+  async function attempt (fresh?: string): Promise<DecisionPolicy> {
     try {
-      const next = await readSource()
+      const next = await readSource(fresh)
       if (!next) {
         lastError = undefined
         return active as DecisionPolicy
@@ -218,9 +222,10 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
   let running: Promise<DecisionPolicy> | undefined
   let queued: Promise<DecisionPolicy> | undefined
 
-  function load (): Promise<DecisionPolicy> {
+  /** `fresh`: the directory's digest, just read (used only when the load starts at once). */
+  function load (fresh?: string): Promise<DecisionPolicy> {
     if (!running) {
-      running = attempt().finally(() => { running = undefined })
+      running = attempt(fresh).finally(() => { running = undefined })
       return running
     }
     // Chained on the running load's settled promise (whose finally has cleared
@@ -242,7 +247,7 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
     }
     if (active && onDisk === activeSources) return
     if (failedSources?.digest === onDisk && Date.now() - failedSources.at < FAILED_SOURCES_RETRY_MS) return
-    await load().catch(() => {})
+    await load(onDisk).catch(() => {})
   }
 
   function sourcesStatus (): SourcesStatus {
@@ -287,7 +292,7 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
       if (kind === 'dir' && (s.state !== 'starting' || disk.checkedAt !== undefined)) s.sources = sourcesStatus()
       return s
     },
-    load,
+    load: () => load(),
     reconcile,
     async idle () {
       for (let pending = queued ?? running; pending; pending = queued ?? running) await pending.catch(() => undefined)

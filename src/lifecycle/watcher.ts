@@ -1,7 +1,7 @@
 // Watches a policy directory. Node's recursive fs.watch follows inodes, so once
 // a file is replaced by a rename (`sed -i`, editors' safe-save, `git checkout`)
-// later writes to it go unseen; chokidar watches the paths and follows the
-// replacements (and links to files and folders). A Kubernetes ConfigMap volume
+// later writes to it go unseen; chokidar watches every folder as well as every
+// file, follows links to files and folders, and picks up new folders. A Kubernetes ConfigMap volume
 // changes by renaming its `..data` link to a new folder, which changes every
 // file at once without touching a watched inode: the directory's own entries
 // are watched for that. Editors save in bursts (a temp file, a rename, a backup,
@@ -67,6 +67,15 @@ export function watchPolicyDir (dir: string, onChange: () => void, options: DirW
     ignored: (path: string) => isIgnoredChange(relative(dir, path))
   })
   files.on('all', changed)
+  // chokidar follows a file's content through a watch on the file, and loses it
+  // when the file is unlinked and created again quickly (`git checkout` does
+  // that): later writes reach only the watch on its folder, which chokidar
+  // reports as raw events alone. So raw events count too.
+  files.on('raw', (_event: string, name: string, details: { watchedPath?: string }) => {
+    const where = details.watchedPath === undefined ? '' : relative(dir, details.watchedPath)
+    if (isIgnoredChange(where) || (name !== '' && isIgnoredChange(name))) return
+    changed()
+  })
   files.on('error', failed)
   const ready = new Promise<void>((resolve) => { files.once('ready', resolve) })
 

@@ -10,7 +10,7 @@ import t from 'tap'
 import type { PolicyActivatedEvent, PolicyFailedEvent } from '../../src/lifecycle/store.js'
 import { startCallers } from '../helpers/callers.js'
 import { buildAppWithStore as buildApp, copyPolicies, waitFor } from '../engine/helpers.js'
-import { startLoad } from './load.js'
+import { now, startLoad } from './load.js'
 
 t.test('a syntax error hot-reloaded under load: no request fails, the last good policy answers, the fix is picked up', async (t) => {
   const policies = await copyPolicies(t)
@@ -59,7 +59,7 @@ t.test('a syntax error hot-reloaded under load: no request fails, the last good 
   t.equal(app.policy.status().state, 'degraded')
 
   // 3. The fix: the policy file restored; the data change comes with it.
-  const fixedAt = performance.now()
+  const fixedAt = now()
   await writeFile(decisionFile, good)
   const fixed = await waitFor('the fixed policy', () => {
     const s = app.policy.status()

@@ -13,9 +13,10 @@ import t from 'tap'
 import { digestPolicySources } from '../../src/lifecycle/sources.js'
 import { startCallers, type CallerName } from '../helpers/callers.js'
 import { buildAppWithStore as buildApp, copyPolicies, tempDir, waitFor } from '../engine/helpers.js'
-import { startLoad } from './load.js'
+import { now, startLoad } from './load.js'
 
 const run = promisify(execFile)
+t.setTimeout(240_000)
 
 const PATH = '/cmictest/hcm-rest-api/rest/1/pyemployee'
 const API_DATA = join('erp', 'api', 'data.yaml')
@@ -35,10 +36,13 @@ async function edit (file: string, from: string, to: string): Promise<void> {
   await writeFile(file, text.replace(from, to))
 }
 
-const sedPattern = (s: string): string => s.replace(/[|[\]]/g, (c) => `\\${c}`)
+/** `s` as a GNU sed basic regular expression that matches it literally (`|` is literal there; `\|` would be an alternation). */
+const sedPattern = (s: string): string => s.replace(/[[\]\\.*^$/]/g, (c) => `\\${c}`)
 /** `sed -i`: a new file renamed over the old one. */
 async function sed (file: string, from: string, to: string): Promise<void> {
+  if (!(await readFile(file, 'utf8')).includes(from)) throw new Error(`${file} does not hold ${from}`)
   await run('sed', ['-i', `s/${sedPattern(from)}/${to}/`, file])
+  if (!(await readFile(file, 'utf8')).includes(to)) throw new Error(`sed did not change ${file}`)
 }
 
 async function git (dir: string, ...args: string[]): Promise<string> {
@@ -182,7 +186,7 @@ t.test('policy changes on disk are served within 2 s, under load, without a fail
 
         for (const step of steps) {
           const before = app.policy.status().digest
-          const changedAt = performance.now()
+          const changedAt = now()
           await step.change()
           const first = await waitFor(`${step.what}: decisions under the change`,
             () => load.answers.find((a) => a.startedAt > changedAt && a.digest !== before && a.allow === step.allow), 10_000)
