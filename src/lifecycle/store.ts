@@ -134,7 +134,10 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
   let readings = 0
   let lastReading = 0
   let agreedAt: string | undefined
-  let failedSources: { digest: string, at: number } | undefined
+  let failedSources: { digest: string, at: number, error: Error } | undefined
+  /** The files failed to compile a moment ago: the same error, without compiling them again. */
+  const failedRecently = (digest: string): Error | undefined =>
+    failedSources?.digest === digest && Date.now() - failedSources.at < FAILED_SOURCES_RETRY_MS ? failedSources.error : undefined
 
   /** Reads the directory's digest, remembered unless a later reading was remembered first. */
   async function readDisk (): Promise<string> {
@@ -156,7 +159,7 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
       return digest
     } catch (err) {
       remember({ error: (err as Error).message, checkedAt: new Date().toISOString() })
-      throw err
+      throw new Error(`cannot read the policy directory: ${(err as Error).message}`)
     }
   }
 
@@ -167,19 +170,15 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
       // one would: a change after it is caught by the reading after the compile.
       const before = fresh ?? await readDisk()
       if (active && before === activeSources) return undefined
+      const failed = failedRecently(before)
+      if (failed) throw new AlreadyFailed(failed)
       let bundle: PolicyBundle
       try {
         bundle = await compilePolicies({ dir: source.dir as string, entrypoint: source.entrypoint })
       } catch (err) {
-        failedSources = { digest: before, at: Date.now() }
+        failedSources = { digest: before, at: Date.now(), error: err instanceof Error ? err : new Error(String(err)) }
         throw err
       }
-      // Files changed while OPA read them: this policy is named by the files it
-      // started with, the disk reading differs, and a reload follows. (Read
-      // beside the activation, not before it.)
-      readDisk().catch(() => undefined).then((after) => {
-        if (after !== before) load().catch(() => {})
-      }, () => {})
       return { bundle, sources: before }
     }
     if (kind === 'file') return { bundle: await readBundle(await readBoundedFile(source.bundleFile as string, maxBytes), readOptions) }
@@ -198,6 +197,10 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
         lastError = undefined
         return active as DecisionPolicy
       }
+      // The files are read again while the policy loads: if they changed while
+      // OPA read them, this policy is still named by the files it started with,
+      // the reading differs, and one more load follows.
+      const after = next.sources !== undefined ? readDisk().catch(() => undefined) : undefined
       const policy = await loadDecisionPolicy(next.bundle, source.entrypoint)
       active = policy
       activeVerified = next.bundle.verified
@@ -210,8 +213,10 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
         if (disk.digest === activeSources) agreedAt = loadedAt
       }
       events.emit('activated', { revision: policy.revision, digest: policy.digest, source: kind })
+      if (after !== undefined && await after !== next.sources) queueMicrotask(() => { load().catch(() => {}) })
       return policy
     } catch (err) {
+      if (err instanceof AlreadyFailed) throw err.error // announced when it happened
       const error = err instanceof Error ? err : new Error(String(err))
       lastError = error.message
       events.emit('failed', { error, source: kind })
@@ -246,7 +251,7 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
       return // status() says the files cannot be read
     }
     if (active && onDisk === activeSources) return
-    if (failedSources?.digest === onDisk && Date.now() - failedSources.at < FAILED_SOURCES_RETRY_MS) return
+    if (failedRecently(onDisk)) return
     await load(onDisk).catch(() => {})
   }
 
@@ -298,6 +303,10 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
       for (let pending = queued ?? running; pending; pending = queued ?? running) await pending.catch(() => undefined)
     }
   }
+}
+
+class AlreadyFailed extends Error {
+  constructor (readonly error: Error) { super(error.message) }
 }
 
 /**

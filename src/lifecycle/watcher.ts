@@ -47,7 +47,9 @@ export function isIgnoredChange (relativePath: string): boolean {
 export function watchPolicyDir (dir: string, onChange: () => void, options: DirWatcherOptions = {}): DirWatcher {
   const debounceMs = options.debounceMs ?? 100
   let timer: NodeJS.Timeout | undefined
+  let closed = false
   const changed = (): void => {
+    if (closed) return // chokidar closes asynchronously
     clearTimeout(timer)
     timer = setTimeout(onChange, debounceMs)
     timer.unref()
@@ -71,8 +73,9 @@ export function watchPolicyDir (dir: string, onChange: () => void, options: DirW
   // when the file is unlinked and created again quickly (`git checkout` does
   // that): later writes reach only the watch on its folder, which chokidar
   // reports as raw events alone. So raw events count too.
-  files.on('raw', (_event: string, name: string, details: { watchedPath?: string }) => {
-    const where = details.watchedPath === undefined ? '' : relative(dir, details.watchedPath)
+  files.on('raw', (_event, name, details) => {
+    const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath
+    const where = typeof watched === 'string' ? relative(dir, watched) : ''
     if (isIgnoredChange(where) || (name !== '' && isIgnoredChange(name))) return
     changed()
   })
@@ -82,6 +85,7 @@ export function watchPolicyDir (dir: string, onChange: () => void, options: DirW
   return {
     ready,
     close () {
+      closed = true
       clearTimeout(timer)
       entries.close()
       files.close().catch(failed)

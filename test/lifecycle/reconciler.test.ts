@@ -68,9 +68,9 @@ t.test('fail closed: a change that does not compile never leaves /health ready w
 
   // /health, asked without pause from before the change until the fix.
   const seen: Health[] = []
-  let polling = true
+  const polling = { on: true }
   const poller = (async () => {
-    while (polling) seen.push(await (await fetch(`${base}/health`)).json() as Health)
+    while (polling.on) seen.push(await (await fetch(`${base}/health`)).json() as Health)
   })()
 
   const decision = join(dir, 'verdict', 'decision.rego')
@@ -101,7 +101,7 @@ t.test('fail closed: a change that does not compile never leaves /health ready w
   await writeFile(decision, text + '\n# fixed\n')
   const fixed = (await digestPolicySources(dir)).digest
   await waitFor('the fix active', () => app.policy.status().sources?.active === fixed, 10_000)
-  polling = false
+  polling.on = false
   await poller
 
   const firstMismatch = seen.findIndex((h) => h.policy.sources?.onDisk !== undefined && h.policy.sources.onDisk !== goodSources)
