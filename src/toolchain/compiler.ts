@@ -106,14 +106,17 @@ export interface CompileOptions {
 }
 
 export async function compilePolicies (options: CompileOptions): Promise<PolicyBundle> {
-  if (options.check !== false) {
-    const problems = await checkPolicies(options.dir)
-    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
-  }
   const out = await mkdtemp(join(tmpdir(), 'verdict-build-'))
   const bundleFile = join(out, 'bundle.tar.gz')
   try {
-    await buildWasm(options.dir, options.entrypoint, bundleFile, options.revision)
+    // The check and the build run side by side (a hot reload waits on both);
+    // the check's problems, when there are any, are the error.
+    const checking = options.check !== false ? checkPolicies(options.dir) : Promise.resolve([])
+    const building = buildWasm(options.dir, options.entrypoint, bundleFile, options.revision).then(() => undefined, (err: unknown) => err)
+    const problems = await checking
+    const buildError = await building
+    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
+    if (buildError !== undefined) throw buildError
     return await readBundle(await readFile(bundleFile))
   } finally {
     await rm(out, { recursive: true, force: true })
