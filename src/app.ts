@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import decisionLog from './decision-log/index.js'
 import authn from './authn/index.js'
+import authzen from './authzen/index.js'
 import type { Config } from './config.js'
 import engine from './lifecycle/index.js'
 import { registerErrorHandling } from './http/errors.js'
@@ -15,6 +16,7 @@ import healthRoute from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import openapiRoute, { swaggerOptions } from './routes/openapi.js'
 import metrics from './metrics/index.js'
+import statusReporting from './status/index.js'
 
 export interface AppOptions {
   config: Config
@@ -32,9 +34,11 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(engine, { policy: config.policy })
   await fastify.register(metrics)
   await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
+  if (config.status !== undefined) await fastify.register(statusReporting, { config: config.status })
 
-  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
-  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
+  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes, paths: config.server.paths })
+  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server), paths: config.server.paths })
+  await fastify.register(authzen, { config: config.authzen, authn: config.authn, bodyLimit: config.server.bodyLimitBytes, batchBodyLimit: batchBodyLimit(config.server) })
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)
   await fastify.register(openapiRoute)

@@ -8,8 +8,18 @@ import { parse as parseYaml } from 'yaml'
 import { DecisionLogsConfigSchema } from './decision-log/config.js'
 import { AuthnConfigError, AuthnConfigSchema, resolveAuthnConfig } from './authn/config.js'
 import { PolicyConfigSchema, policyConfigProblems } from './lifecycle/config.js'
+import { DEFAULT_PATH_VOCABULARY } from './engine/input.js'
 import { ConfigInvalidError } from './errors.js'
 import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
+import { StatusConfigSchema } from './status/config.js'
+import { AuthzenConfigSchema, authzenConfigProblems } from './authzen/config.js'
+
+export const SERVER_DEFAULTS = {
+  requestTimeoutMs: 20_000,
+  maxHeaderBytes: 16 * 1024
+} as const
+
+const PathSegment = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })
 
 export const ConfigSchema = Type.Object({
   server: Type.Object({
@@ -36,11 +46,29 @@ export const ConfigSchema = Type.Object({
       default: 10_000,
       description: 'on SIGTERM, requests still running after this have their connections cut (decision logs are flushed after)'
     }),
+    requestTimeoutMs: Type.Integer({
+      minimum: 100,
+      maximum: 120_000,
+      default: SERVER_DEFAULTS.requestTimeoutMs,
+      description: 'a request (headers and body) not received completely within this is answered 408 `REQUEST_TIMEOUT` and its connection closed'
+    }),
+    maxHeaderBytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1024 * 1024,
+      default: SERVER_DEFAULTS.maxHeaderBytes,
+      description: 'larger request headers are answered 431 `HEADERS_TOO_LARGE` and the connection closed'
+    }),
+    paths: Type.Object({
+      envs: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.envs], description: 'the `{env}` segments decided on' }),
+      versions: Type.Array(PathSegment, { minItems: 1, maxItems: 64, uniqueItems: true, default: [...DEFAULT_PATH_VOCABULARY.versions], description: 'the `{version}` segments decided on' })
+    }, { additionalProperties: false, default: {}, description: 'the ERP REST paths this deployment decides on; any other `env` or `version` is a 400 `PATH_UNKNOWN`' }),
     tls: Type.Optional(TlsConfigSchema)
   }, { additionalProperties: false, default: {}, description: 'the HTTP server and its processes' }),
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {}, description: PolicyConfigSchema.description }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
-  decisionLogs: DecisionLogsConfigSchema
+  decisionLogs: DecisionLogsConfigSchema,
+  status: Type.Optional(StatusConfigSchema),
+  authzen: AuthzenConfigSchema
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -87,6 +115,8 @@ export function parseConfig (raw: unknown, env: Env = {}): Config {
   const config = withDefaults as Config
   const policyProblems = [...policyConfigProblems(config.policy), ...tlsConfigProblems(config.server.tls)]
   if (policyProblems.length > 0) throw new ConfigInvalidError(policyProblems.join('; '))
+  const authzenProblems = authzenConfigProblems(config.authzen)
+  if (authzenProblems.length > 0) throw new ConfigInvalidError(authzenProblems.join('; '))
   try {
     // The rules a schema cannot say (one key source per issuer, per-profile
     // requirements) are checked now, so a bad issuer stops the start.

@@ -13,11 +13,22 @@ export const PathNotApiError = createError('PATH_NOT_API', 'path %s is not an ER
 export const SqlDialectUnknownError = createError('SQL_DIALECT_UNKNOWN', 'sql dialect %s is not one of %s', 400)
 export const BatchTooLargeError = createError('BATCH_TOO_LARGE', 'a batch holds at most %d items; this one has %d', 400)
 export const BatchEmptyError = createError('BATCH_EMPTY', 'a batch needs "items": an array of 1 to %d decision requests', 400)
+// Paths and strings that cannot be decided as written (HTTP 400): a path with a
+// second spelling, an env, version or endpoint that is not served, a string
+// that is not well-formed Unicode (the policy engine cannot read it).
+export const PathNotCanonicalError = createError('PATH_NOT_CANONICAL', 'path %s is not canonical: %s; send the exact path the service routes, unencoded', 400)
+export const PathUnknownError = createError('PATH_UNKNOWN', '%s', 400)
+export const StringNotWellFormedError = createError('STRING_NOT_WELL_FORMED', '%s holds a string that is not well-formed Unicode (a lone UTF-16 surrogate)', 400)
 
 // Transport-level client errors
 export const BodyTooLargeError = createError('BODY_TOO_LARGE', 'request body is larger than %d bytes', 413)
 export const UnsupportedMediaTypeError = createError('UNSUPPORTED_MEDIA_TYPE', 'send the decision request as application/json', 415)
 export const NotFoundError = createError('NOT_FOUND', 'route %s %s does not exist', 404)
+// Answered on the socket before a request exists (http/client-errors.ts); the
+// connection is closed after the answer.
+export const RequestTimeoutError = createError('REQUEST_TIMEOUT', 'the request was not received completely within %d ms', 408)
+export const HeadersTooLargeError = createError('HEADERS_TOO_LARGE', 'the request headers are larger than %d bytes', 431)
+export const HttpMalformedError = createError('HTTP_MALFORMED', 'the request is not well-formed HTTP/1.1', 400)
 
 // Engine failures (HTTP 5xx, never an allow)
 export const PolicyNotLoadedError = createError('POLICY_NOT_LOADED', 'no policy is loaded yet', 503)
@@ -27,6 +38,13 @@ export const PolicyBundleError = createError('POLICY_BUNDLE_INVALID', 'policy bu
 // A row filter the SQL renderer cannot express (a field without a column in the
 // object's mapping, a value that is not a scalar): a policy defect, never an allow.
 export const SqlRenderError = createError('SQL_RENDER_FAILED', 'the row filter cannot be rendered as SQL: %s', 500)
+
+// AuthZEN Authorization API (src/authzen): the PEP's credential, the request's
+// content type, and search page tokens
+export const PepUnauthenticatedError = createError('PEP_UNAUTHENTICATED', '%s', 401)
+export const PepNotAllowedError = createError('PEP_NOT_ALLOWED', '%s', 403)
+export const RequestNotJsonError = createError('REQUEST_NOT_JSON', 'send the request as a JSON object with Content-Type: application/json', 400)
+export const PageTokenInvalidError = createError('PAGE_TOKEN_INVALID', 'page.token %s', 400)
 
 // Configuration (raised at start-up, before anything listens)
 export const ConfigInvalidError = createError('CONFIG_INVALID', 'configuration is invalid: %s', 500)

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import verdictApp from './app.js'
 import { loadConfig, type Config } from './config.js'
+import { serverLimitOptions } from './http/client-errors.js'
 import { httpsOptions, watchTlsFiles, type SecureServer } from './tls/index.js'
 
 export async function startServer (config: Config): Promise<void> {
@@ -31,8 +32,13 @@ export async function startServer (config: Config): Promise<void> {
 
 export function createServer (config: Config): FastifyInstance {
   const tls = config.server.tls
+  // Request timeouts (slow bodies), the header limit and their {code, message}
+  // answers. With TLS fastify hands Node only the https options: the limits go there.
+  const limits = serverLimitOptions(config.server)
   return Fastify({
-    ...(tls !== undefined ? { https: httpsOptions(tls) } : {}),
+    ...(tls !== undefined ? { https: { ...httpsOptions(tls), ...limits.http } } : { http: limits.http }),
+    requestTimeout: limits.requestTimeout,
+    clientErrorHandler: limits.clientErrorHandler,
     logger: {
       level: config.server.logLevel,
       // Credentials never reach the log, wherever a serializer might put them.

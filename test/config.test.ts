@@ -7,7 +7,17 @@ import { loadConfig, parseConfig } from '../src/config.js'
 
 t.test('defaults fill what the file leaves out', async (t) => {
   const config = parseConfig({ policy: { dir: 'policies' } })
-  t.same(config.server, { host: '127.0.0.1', port: 8181, bodyLimitBytes: 65536, workers: 'auto', logLevel: 'info', shutdownTimeoutMs: 10000 })
+  t.same(config.server, {
+    host: '127.0.0.1',
+    port: 8181,
+    bodyLimitBytes: 65536,
+    workers: 'auto',
+    logLevel: 'info',
+    shutdownTimeoutMs: 10000,
+    requestTimeoutMs: 20000,
+    maxHeaderBytes: 16384,
+    paths: { envs: ['cmictest', 'cmicprod'], versions: ['1'] }
+  })
   t.equal(config.policy.entrypoint, 'verdict/decision')
 })
 
@@ -35,6 +45,8 @@ t.test('invalid configurations are refused with where and why', async (t) => {
     ['no policy source', {}, /exactly one of dir and bundleFile/],
     ['two policy sources', { policy: { dir: 'p', bundleFile: 'b' } }, /exactly one of dir and bundleFile/],
     ['bad log level', { policy: { dir: 'p' }, server: { logLevel: 'loud' } }, /logLevel/],
+    ['an env that is not a path segment', { policy: { dir: 'p' }, server: { paths: { envs: ['cmic/test'] } } }, /\/server\/paths\/envs\/0/],
+    ['no API version', { policy: { dir: 'p' }, server: { paths: { versions: [] } } }, /\/server\/paths\/versions/],
     ['issuer without a key source', { policy: { dir: 'p' }, authn: { issuers: [{ name: 'x', profile: 'oidc', issuer: 'https://x', audience: 'a' }] } }, /\/authn: issuers\[0\]: set exactly one of discovery or jwksUri/],
     ['top level not a mapping', 'just text', /mapping|object|Expected/i]
   ]

@@ -10,7 +10,9 @@ const COMMANDS: Record<string, { summary: string, load: () => Promise<{ run: (ar
   test: { summary: 'run the policy tests with coverage, then lint the Rego', load: async () => await import('./policy-test.js') },
   check: { summary: 'check the policies compile (opa check --strict, WASM build)', load: async () => await import('./check.js') },
   diff: { summary: 'what a policy change does: rights and job scope granted and revoked', load: async () => await import('./diff.js') },
-  replay: { summary: 're-evaluate a decision log under a policy revision and list the flips', load: async () => await import('./replay.js') }
+  replay: { summary: 're-evaluate a decision log under a policy revision and list the flips', load: async () => await import('./replay.js') },
+  'who-can': { summary: 'which accounts may do an action on an endpoint (or one record), and through which route', load: async () => await import('./who-can.js') },
+  can: { summary: 'every endpoint × action an account holds, with its scope per company', load: async () => await import('./can.js') }
 }
 
 function usage (): string {

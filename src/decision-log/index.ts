@@ -33,6 +33,8 @@ export interface DecisionLog {
 export interface DecisionLogService extends DecisionLog {
   /** the `labels.id` of every event: this process's instance id */
   readonly instanceId: string
+  /** the labels of every event (configured labels, id and version): status reports carry the same */
+  readonly labels: DecisionLogEvent['labels']
   stats (): Partial<Record<SinkName, SinkStats>>
   /** events that could not even be built (a bug, counted rather than thrown at a decision) */
   readonly eventFailures: number
@@ -108,6 +110,7 @@ export function createDecisionLog (opts: DecisionLogOptions): DecisionLogService
 
   return {
     instanceId,
+    labels,
     get eventFailures () { return eventFailures },
     record (request, { decision, input, evalNs }) {
       const ns = handlerNanos(request)

@@ -4,10 +4,12 @@
 // When the request asks for SQL, the row filter is also rendered in that dialect
 // with the column mapping the policy named for the object.
 import { randomUUID } from 'node:crypto'
+import { FAILURES } from '../authn/failures.js'
 import type { AuthnResult, Principal } from '../authn/principal.js'
 import { SqlRenderError } from '../errors.js'
 import { renderSql, type RenderedSql, type SqlDialect, type SqlMapping } from '../rows/sql.js'
 import type { Rows } from '../rows/ucast.js'
+import { checkEndpointKnown, checkWellFormed, illFormedStringAt } from './input.js'
 import type { DecisionPolicy } from './policy.js'
 import type { Action, Endpoint, PolicyInput, Reason } from './result.js'
 
@@ -47,24 +49,31 @@ export interface DecisionOutcome {
 }
 
 export function decide (policy: DecisionPolicy, authn: AuthnResult, parsed: ParsedRequest): DecisionOutcome {
+  // Strings the policy engine cannot read are the caller's mistake (400), not
+  // an evaluation failure; checked before the credential, like the path.
+  checkWellFormed(parsed.body, 'the decision request')
   const decisionId = randomUUID()
   const action = parsed.action
   const endpoint = { module: parsed.endpoint.module, resource: parsed.endpoint.resource }
   const policyId = { revision: policy.revision, digest: policy.digest }
-  if (!authn.ok) {
-    const decision: Decision = {
+  const refusal = (reason: { code: string, message: string }): DecisionOutcome => ({
+    decision: {
       decision_id: decisionId,
       allow: false,
       status: 401,
       principal: null,
       action,
       endpoint,
-      reasons: [{ layer: 'authentication', code: authn.code, message: authn.message }],
+      reasons: [{ layer: 'authentication', code: reason.code, message: reason.message }],
       rows: withSql({ kind: 'none' }, parsed.body.sql, null),
       policy: policyId
     }
-    return { decision }
-  }
+  })
+  if (!authn.ok) return refusal(authn)
+  const claimsFlaw = illFormedPrincipal(authn.principal)
+  if (claimsFlaw !== undefined) return refusal(claimsFlaw)
+  // After the credential, so the endpoint list is not told to anonymous callers.
+  checkEndpointKnown(policy.endpoints, parsed.endpoint)
   const input = policyInput(authn.principal, parsed)
   const started = process.hrtime.bigint()
   const result = policy.evaluate(input)
@@ -109,6 +118,15 @@ export function policyInput (principal: Principal, parsed: ParsedRequest): Polic
   }
   if (parsed.body.resource !== undefined) input.resource = parsed.body.resource
   return input
+}
+
+// A verified credential whose claims hold a string the policy engine cannot
+// read (a lone UTF-16 surrogate in a JSON token payload) is refused like an
+// invalid token: a 401 decision, never an evaluation failure.
+function illFormedPrincipal (principal: Principal): { code: string, message: string } | undefined {
+  if (illFormedStringAt(principal) === undefined) return undefined
+  const code = principal.method === 'basic' ? 'basic_malformed' : 'token_invalid'
+  return { code, message: FAILURES[code] }
 }
 
 function fallbackId (p: Principal): string {

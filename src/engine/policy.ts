@@ -6,6 +6,7 @@
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm'
 import { PolicyBundleError, PolicyEvaluationError } from '../errors.js'
 import type { PolicyBundle } from '../bundle/bundle.js'
+import { knownEndpoints } from './input.js'
 import { type PolicyInput, type PolicyResult, undefinedResultDeny, toPolicyResult } from './result.js'
 
 const textEncoder = new TextEncoder()
@@ -14,6 +15,10 @@ export interface PolicyIdentity { revision: string, digest: string }
 
 export interface DecisionPolicy extends PolicyIdentity {
   readonly entrypoint: string
+  /** The bundle's data document as JSON text (AuthZEN search lists its candidates from it). */
+  readonly dataJson: Buffer
+  /** The endpoints ("module/resource") the policy data names; undefined when it has no `erp` data. */
+  readonly endpoints?: ReadonlySet<string> | undefined
   evaluate (input: PolicyInput): PolicyResult
 }
 
@@ -32,6 +37,8 @@ export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: stri
     revision: bundle.revision,
     digest: bundle.digest,
     entrypoint,
+    dataJson: bundle.dataJson,
+    endpoints: endpointsOf(bundle),
     evaluate (input: PolicyInput): PolicyResult {
       let resultSet: unknown
       try {
@@ -45,6 +52,15 @@ export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: stri
       if (!Array.isArray(resultSet) || resultSet.length === 0) return undefinedResultDeny()
       return toPolicyResult((resultSet[0] as { result?: unknown }).result)
     }
+  }
+}
+
+// Read from the same data the WASM was given, so the list and the policy agree.
+function endpointsOf (bundle: PolicyBundle): ReadonlySet<string> | undefined {
+  try {
+    return knownEndpoints(JSON.parse(bundle.dataJson.toString('utf8')))
+  } catch (thrown) {
+    throw new PolicyBundleError(`data.json is not valid JSON: ${describe(thrown)}`)
   }
 }
 

@@ -2,6 +2,8 @@
 // bound before parsing (a decision request is three levels deep; thousands of
 // levels are an attack on the parser and validator, not a request), then parses
 // with fastify's own parser, which rejects __proto__ and constructor poisoning.
+// The bytes must be UTF-8; lone surrogates written as JSON escapes ("\ud800")
+// are refused later, per decision (engine/input.ts), as the engine cannot read them.
 import type { FastifyInstance } from 'fastify'
 import { BodyTooDeepError, InvalidJsonError } from '../errors.js'
 
@@ -32,11 +34,23 @@ export function jsonDepth (text: string, stopAbove = Infinity): number {
   return deepest
 }
 
+// Fatal: bytes that are not UTF-8 are refused, never replaced by U+FFFD (a
+// changed string is not what the caller sent).
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
 export function registerJsonBodyParser (fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string
+  // fastify parses text/plain by default; a decision request is JSON only (415).
+  fastify.removeContentTypeParser('text/plain')
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string
+    try {
+      text = utf8.decode(body as Buffer)
+    } catch {
+      done(new InvalidJsonError('the body is not valid UTF-8'), undefined)
+      return
+    }
     if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
       done(new BodyTooDeepError(MAX_JSON_DEPTH), undefined)
       return

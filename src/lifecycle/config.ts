@@ -21,6 +21,25 @@ export const POLICY_DEFAULTS = {
 
 const Seconds = { minimum: 0.01, maximum: 86400 }
 
+// Header names a configured header may not replace: the request's own framing,
+// its conditional GET and (with a token file) its credential.
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'if-none-match'])
+
+export const BundleServiceConfigSchema = Type.Object({
+  bearerTokenFile: Type.Optional(Type.String({
+    minLength: 1,
+    description: 'a file holding the bearer token sent to the bundle service (`Authorization: Bearer …`); read at every download, so a rotated token is used without a restart'
+  })),
+  headers: Type.Optional(Type.Record(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" }), Type.String({ maxLength: 8192, pattern: '^[^\\r\\n]*$' }), {
+    description: 'extra request headers for the bundle service (e.g. an API key header)'
+  })),
+  clientCertFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate for mutual TLS with the bundle service (with clientKeyFile; read at start)' })),
+  clientKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of clientCertFile' })),
+  caFile: Type.Optional(Type.String({ minLength: 1, description: "PEM CA bundle that verifies the bundle service's certificate (instead of the system's CAs)" }))
+}, { additionalProperties: false, description: 'how Verdict authenticates to the bundle service of `bundleUrl`' })
+
+export type BundleServiceConfig = Static<typeof BundleServiceConfigSchema>
+
 export const PolicyConfigSchema = Type.Object({
   dir: Type.Optional(Type.String({
     minLength: 1,
@@ -65,6 +84,11 @@ export const PolicyConfigSchema = Type.Object({
     minimum: 1024,
     maximum: 1024 * 1024 * 1024,
     description: `largest bundle read from a file or a URL (compressed size); default ${POLICY_DEFAULTS.maxBundleBytes / 1024 / 1024} MiB`
+  })),
+  bundleService: Type.Optional(BundleServiceConfigSchema),
+  persistDir: Type.Optional(Type.String({
+    minLength: 1,
+    description: "a directory where the last activated bundle of `bundleUrl` is kept (OPA's `persist`): at start, while the bundle service is unreachable, that bundle is verified and served, and /health says so"
   }))
 }, { additionalProperties: false, description: 'where the policy comes from (a directory, a bundle file or a bundle URL) and the key bundles must be signed with' })
 
@@ -96,6 +120,10 @@ export function policyConfigProblems (policy: PolicyConfig): string[] {
   if (policy.verificationKey !== undefined && policy.dir !== undefined) {
     problems.push('/policy/verificationKey: a policy dir is not a bundle and carries no signature; use bundleFile or bundleUrl')
   }
+  for (const key of ['bundleService', 'persistDir'] as const) {
+    if (policy[key] !== undefined && policy.bundleUrl === undefined) problems.push(`/policy/${key}: applies to bundleUrl only`)
+  }
+  problems.push(...bundleServiceProblems(policy.bundleService))
   for (const key of ['verificationKeyId', 'verificationAlg', 'verificationScope'] as const) {
     if (policy[key] !== undefined && policy.verificationKey === undefined) problems.push(`/policy/${key}: needs verificationKey`)
   }
@@ -108,4 +136,20 @@ export function pollingDelays (policy: PolicyConfig): { minMs: number, maxMs: nu
   const min = policy.polling?.minDelaySeconds ?? Math.min(POLICY_DEFAULTS.minDelaySeconds, setMax ?? Infinity)
   const max = policy.polling?.maxDelaySeconds ?? Math.max(min, POLICY_DEFAULTS.maxDelaySeconds)
   return { minMs: min * 1000, maxMs: max * 1000 }
+}
+
+function bundleServiceProblems (service: BundleServiceConfig | undefined): string[] {
+  if (service === undefined) return []
+  const problems: string[] = []
+  if ((service.clientCertFile === undefined) !== (service.clientKeyFile === undefined)) {
+    problems.push('/policy/bundleService: clientCertFile and clientKeyFile go together')
+  }
+  for (const name of Object.keys(service.headers ?? {})) {
+    const lower = name.toLowerCase()
+    if (RESERVED_HEADERS.has(lower)) problems.push(`/policy/bundleService/headers: ${name} is set by Verdict`)
+    if (lower === 'authorization' && service.bearerTokenFile !== undefined) {
+      problems.push('/policy/bundleService/headers: authorization conflicts with bearerTokenFile')
+    }
+  }
+  return problems
 }

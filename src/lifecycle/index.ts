@@ -12,14 +12,17 @@ import { ConfigInvalidError } from '../errors.js'
 import type { BundleVerification } from '../bundle/signatures.js'
 import { POLICY_DEFAULTS, pollingDelays, type PolicyConfig } from './config.js'
 import { checkKeyFits, defaultAlgorithm, publicKeyFromPem } from '../bundle/jws.js'
-import { createBundleFetcher, startPolling } from './remote.js'
+import { persistingFetcher, type PersistedState } from './persist.js'
 import { startReconciling } from './reconciler.js'
+import { createBundleFetcher, startPolling, type BundleFetcher } from './remote.js'
 import { createPolicyStore, type PolicyStore, type StoreOptions } from './store.js'
 import { watchPolicyDir } from './watcher.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     policy: PolicyStore
+    /** Whether the active policy is a persisted bundle served while the bundle service is unreachable. */
+    policyPersistence: () => PersistedState
   }
 }
 
@@ -61,16 +64,25 @@ export default fp<EngineOptions>(async (fastify, opts) => {
   const storeOptions: StoreOptions = {}
   const verification = await loadVerification(config)
   if (verification) storeOptions.verification = verification
-  const fetcher = config.bundleUrl !== undefined
+  const downloader = config.bundleUrl !== undefined
     ? createBundleFetcher(config.bundleUrl, {
       timeoutMs: (config.fetchTimeoutSeconds ?? POLICY_DEFAULTS.fetchTimeoutSeconds) * 1000,
-      maxBytes: config.maxBundleBytes ?? POLICY_DEFAULTS.maxBundleBytes
+      maxBytes: config.maxBundleBytes ?? POLICY_DEFAULTS.maxBundleBytes,
+      ...(config.bundleService !== undefined ? { service: config.bundleService } : {})
     })
     : undefined
+  const persisting = downloader !== undefined && config.persistDir !== undefined ? persistingFetcher(downloader, config.persistDir) : undefined
+  const fetcher: BundleFetcher | undefined = persisting ?? downloader
   if (fetcher) storeOptions.fetcher = fetcher
 
   const store = createPolicyStore(config, storeOptions)
   fastify.decorate('policy', store)
+  fastify.decorate('policyPersistence', () => persisting?.state() ?? {})
+  if (persisting !== undefined) {
+    store.events.on('activated', () => {
+      persisting.commit().catch((err: Error) => fastify.log.error({ err: { message: err.message }, dir: config.persistDir }, 'could not persist the activated bundle'))
+    })
+  }
   store.events.on('activated', (e) => fastify.log.info({ revision: e.revision, digest: e.digest, source: e.source, verified: store.status().verified }, 'policy activated'))
   store.events.on('failed', (e) => {
     const kept = store.current()

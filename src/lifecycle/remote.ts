@@ -2,7 +2,11 @@
 // active bundle, so an unchanged bundle costs a 304 and no download), bounded in
 // time and size, and a polling loop that waits a random delay between polls and
 // backs off exponentially, with jitter, while polls fail.
+import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { Agent, type Dispatcher } from 'undici'
 import { PolicyFetchError } from '../errors.js'
+import type { BundleServiceConfig } from './config.js'
 
 export type FetchResult =
   | { notModified: true }
@@ -17,16 +21,57 @@ export interface BundleFetcher {
 export interface FetcherOptions {
   timeoutMs: number
   maxBytes: number
+  /** credentials and TLS settings for the bundle service */
+  service?: BundleServiceConfig
+}
+
+/**
+ * The connection settings of the bundle service: a dispatcher with the client
+ * certificate and CA (read now; a file that cannot be read stops the start).
+ */
+function serviceDispatcher (service: BundleServiceConfig | undefined): Dispatcher | undefined {
+  if (service?.clientCertFile === undefined && service?.caFile === undefined) return undefined
+  const read = (label: string, file: string): Buffer => {
+    try {
+      return readFileSync(file)
+    } catch (err) {
+      throw new PolicyFetchError(`policy.bundleService.${label} (${file}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+  }
+  return new Agent({
+    connect: {
+      ...(service.clientCertFile !== undefined ? { cert: read('clientCertFile', service.clientCertFile) } : {}),
+      ...(service.clientKeyFile !== undefined ? { key: read('clientKeyFile', service.clientKeyFile) } : {}),
+      ...(service.caFile !== undefined ? { ca: read('caFile', service.caFile) } : {})
+    }
+  })
+}
+
+/** The bearer token, read at every download so a rotated token is picked up; never logged. */
+async function bearerToken (file: string): Promise<string> {
+  let token: string
+  try {
+    token = (await readFile(file, 'utf8')).trim()
+  } catch (err) {
+    throw new PolicyFetchError(`policy.bundleService.bearerTokenFile (${file}): ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+  if (token === '' || /[\s]/.test(token)) throw new PolicyFetchError(`policy.bundleService.bearerTokenFile (${file}): not a single token`)
+  return token
 }
 
 export function createBundleFetcher (url: string, options: FetcherOptions): BundleFetcher {
   const inFlight = new Set<AbortController>()
   let closed = false
+  const service = options.service
+  const dispatcher = serviceDispatcher(service)
 
   async function fetchOnce (etag: string | undefined, controller: AbortController): Promise<FetchResult> {
-    const headers: Record<string, string> = { accept: 'application/gzip, application/octet-stream' }
+    const headers: Record<string, string> = { ...service?.headers, accept: 'application/gzip, application/octet-stream' }
+    if (service?.bearerTokenFile !== undefined) headers.authorization = `Bearer ${await bearerToken(service.bearerTokenFile)}`
     if (etag) headers['if-none-match'] = etag
-    const res = await fetch(url, { headers, signal: controller.signal })
+    // undici's dispatcher option is accepted by Node's fetch; its types differ from lib.dom's RequestInit.
+    const init = { headers, signal: controller.signal, ...(dispatcher !== undefined ? { dispatcher } : {}) } as RequestInit
+    const res = await fetch(url, init)
     if (res.status === 304 && etag) return { notModified: true }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {})
@@ -67,6 +112,7 @@ export function createBundleFetcher (url: string, options: FetcherOptions): Bund
     close () {
       closed = true
       for (const c of inFlight) c.abort(new PolicyFetchError('the bundle fetcher is closed'))
+      dispatcher?.close().catch(() => {})
     }
   }
 }

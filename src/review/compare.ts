@@ -5,10 +5,11 @@
 import type { Action } from '../engine/result.js'
 import { cellKey, type Cell, type Evaluation } from './evaluate.js'
 import { assignedRoles, grantingRoles, type ErpModel } from './model.js'
+import { compareRecords, describeRecords, describeRecordScope } from './records.js'
 import type {
-  AccessDiff, ClientChange, DecisionChange, MatrixCell, PrincipalChange, PrincipalEntry, RightChange, RoleRight, ScopeChange
+  AccessDiff, ClientChange, DecisionChange, MatrixCell, PrincipalChange, PrincipalEntry, RecordChange, RightChange, RoleRight, ScopeChange
 } from './report.js'
-import { compareScopes, describePart, describeScope } from './scope.js'
+import { compareScopes, describeKept, describePart, describeScope } from './scope.js'
 import { ACTIONS, type Space } from './space.js'
 
 export interface Side { model: ErpModel, evaluation: Evaluation }
@@ -42,11 +43,14 @@ export function compareAccess (space: Space, base: Side, head: Side): AccessDiff
   const revoked = new Grouped<RightChange>()
   const gained = new Grouped<ScopeChange>()
   const lost = new Grouped<ScopeChange>()
+  const recordsGained = new Grouped<RecordChange>()
+  const recordsLost = new Grouped<RecordChange>()
   const decisions = new Grouped<DecisionChange>()
   const matrix = new Map<string, MatrixCell>()
 
   for (const route of space.routes) {
     for (const endpoint of space.endpoints) {
+      const records = space.records.get(endpoint.key) ?? []
       for (const action of ACTIONS) {
         const key = cellKey(route.key, endpoint.key, action)
         const b = base.evaluation.get(key) as Cell
@@ -65,7 +69,7 @@ export function compareAccess (space: Space, base: Side, head: Side): AccessDiff
           action,
           roles: grantingRoles(model, cell.account ?? undefined, endpoint.key, action),
           via: [],
-          rows: cell.scope ? describeScope(cell.scope) : null
+          rows: cell.scope ? describeScope(cell.scope) : records.length > 0 ? `records: ${describeRecordScope(records, cell.records)}` : null
         })
         const rightKey = (cell: Cell): string => `${cell.account ?? UNRESOLVED}\0${endpoint.key}\0${action}`
         if (!b.api && h.api) {
@@ -93,9 +97,30 @@ export function compareAccess (space: Space, base: Side, head: Side): AccessDiff
                   nonJobRows: part.nonJobRows,
                   allRows: part.allRows,
                   filter: part.filter,
+                  keeps: describeKept(delta.kept, part.company),
                   via: []
                 }), route.via)
               }
+            }
+          }
+          // Single records, every action: a write lost on one job shows as such.
+          const principal = h.account ?? UNRESOLVED
+          for (const c of compareRecords(records, b.records, h.records)) {
+            const keeps = describeRecords(c.kept, records, c.company)
+            for (const [labels, into, model] of [[c.gained, recordsGained, head.model], [c.lost, recordsLost, base.model]] as const) {
+              if (labels.length === 0) continue
+              const scope = labels.join(', ')
+              into.add(`${principal}\0${endpoint.key}\0${action}\0${c.company}\0${scope}\0${keeps}`, () => ({
+                principal,
+                endpoint: endpoint.key,
+                action,
+                company: c.company,
+                records: [...labels],
+                scope,
+                keeps,
+                roles: grantingRoles(model, principal, endpoint.key, action),
+                via: []
+              }), route.via)
             }
           }
           if (!explained && b.allow !== h.allow) {
@@ -112,6 +137,7 @@ export function compareAccess (space: Space, base: Side, head: Side): AccessDiff
   return {
     rights: { granted: stripVia(granted.list()), revoked: stripVia(revoked.list()) },
     scope: { gained: stripVia(gained.list()), lost: stripVia(lost.list()) },
+    records: { gained: stripVia(recordsGained.list()), lost: stripVia(recordsLost.list()) },
     decisions: stripVia(decisions.list()),
     principals: comparePrincipals(base.model, head.model),
     roles: compareRoles(base.model, head.model),
@@ -122,7 +148,9 @@ export function compareAccess (space: Space, base: Side, head: Side): AccessDiff
       accounts: new Set([...base.model.accounts.keys(), ...head.model.accounts.keys()]).size,
       endpoints: space.endpoints.length,
       actions: ACTIONS.length,
-      evaluations: space.routes.length * space.endpoints.length * ACTIONS.length
+      evaluations: space.routes.length * space.endpoints.length * ACTIONS.length,
+      records: [...space.records.values()].reduce((n, list) => n + list.length, 0),
+      recordEvaluations: space.routes.length * ACTIONS.length * [...space.records.values()].reduce((n, list) => n + list.length, 0)
     }
   }
 }

@@ -1,7 +1,8 @@
 // Asks one revision every question of the access space through its real
 // decision entrypoint, and keeps per question what an auditor compares: which
 // account the credential resolved to, whether API security let the call through,
-// the decision, and (for collection reads) the row scope.
+// the decision, (for collection reads) the row scope, and the single-record
+// decision on every record of the space.
 import type { Action, PolicyResult } from '../engine/result.js'
 import type { ErpModel } from './model.js'
 import type { Revision } from './revision.js'
@@ -19,6 +20,8 @@ export interface Cell {
   codes: string[]
   /** collection reads only */
   scope: Scope | null
+  /** record key -> whether the single-record decision allows (the endpoint's records in the space) */
+  records: Map<string, boolean>
 }
 
 export type Evaluation = Map<string, Cell>
@@ -40,15 +43,21 @@ export function evaluateSpace (revision: Revision, model: ErpModel, space: Space
     for (const endpoint of space.endpoints) {
       const object = model.objects.get(endpoint.resource)
       const declared = object?.module === endpoint.module ? object : undefined
+      const records = space.records.get(endpoint.key) ?? []
       for (const action of ACTIONS) {
         const result = revision.policy.evaluate(inputFor(route, endpoint, action))
+        const allowed = new Map<string, boolean>()
+        for (const record of records) {
+          allowed.set(record.key, revision.policy.evaluate(inputFor(route, endpoint, action, record.resource)).allow)
+        }
         out.set(cellKey(route.key, endpoint.key, action), {
           account: result.principal?.id ?? null,
           kind: result.principal?.kind ?? 'unknown',
           api: apiAllowed(result),
           allow: result.allow,
           codes: result.reasons.map((r) => `${r.layer}:${r.code}`),
-          scope: action === 'retrieve' ? readScope(result.rows, declared) : null
+          scope: action === 'retrieve' ? readScope(result.rows, declared) : null,
+          records: allowed
         })
       }
     }

@@ -38,6 +38,9 @@ export interface ResolvedRef {
   commit: string
   /** tree id of the policies directory in that commit: equal trees, equal policies */
   tree: string
+  /** the commit's subject line and author name, as reports name it */
+  subject: string
+  author: string
 }
 
 /** Resolves `ref` to a commit that has the policies directory; a clear error otherwise. */
@@ -56,7 +59,9 @@ export async function resolveRef (repo: string, ref: string, policiesPath: strin
   } catch {
     throw new ReviewError(`commit ${commit.slice(0, 12)} (${ref}) has no ${policiesPath}/ directory`)
   }
-  return { ref, commit, tree }
+  // NUL-separated: a subject or a name may hold any other character.
+  const [subject = '', author = ''] = (await git(repo, ['log', '-1', '--format=%s%x00%an', commit, '--'])).replace(/\n$/, '').split('\0')
+  return { ref, commit, tree, subject, author }
 }
 
 /** Writes `policiesPath` of `commit` under `dest` (dest/<policiesPath>/…). */

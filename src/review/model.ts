@@ -32,6 +32,8 @@ export interface ErpModel {
   bypass: Map<string, string[]>
   /** resource -> declaration */
   objects: Map<string, BusinessObject>
+  /** company -> the job codes the data names in it (job catalogue and job security groups) */
+  companies: Map<string, string[]>
   notCovered: NotCovered[]
 }
 
@@ -58,6 +60,7 @@ export function readModel (data: unknown, label: string): ErpModel {
     assignments: new Map(),
     bypass: new Map(),
     objects: new Map(),
+    companies: new Map(),
     notCovered
   }
   const root = isObj(data) ? data : {}
@@ -124,9 +127,10 @@ export function readModel (data: unknown, label: string): ErpModel {
     else note(`bypass entry ${ep}`, 'its actions are not a list of names: not read from the data (still evaluated)')
   }
 
-  // Companies, jobs and groups are read by the policy alone; their effect shows
-  // in the row scopes. Only their shape is checked here.
-  section('erp.security')
+  // Companies, jobs and groups are decided on by the policy alone; here they only
+  // name the records the enumeration asks about (every company and job the data
+  // names), so their effect shows in the row scopes and the record decisions.
+  readCompanies(section('erp.security'), model.companies)
 
   const objects = section('erp.objects')
   for (const [resource, raw] of Object.entries(objects)) {
@@ -144,6 +148,33 @@ export function readModel (data: unknown, label: string): ErpModel {
     model.objects.set(resource, { module: raw.module, companyField: str(raw.company_field), jobField: str(raw.job_field), jobWhen: when })
   }
   return model
+}
+
+function readCompanies (security: Obj, into: Map<string, string[]>): void {
+  const jobs = new Map<string, Set<string>>()
+  const company = (code: string): Set<string> => {
+    let set = jobs.get(code)
+    if (!set) {
+      set = new Set()
+      jobs.set(code, set)
+    }
+    return set
+  }
+  for (const code of Object.keys(isObj(security.companies) ? security.companies : {})) company(code)
+  for (const [code, list] of Object.entries(isObj(security.jobs) ? security.jobs : {})) {
+    const set = company(code)
+    for (const job of Object.keys(isObj(list) ? list : {})) set.add(job)
+  }
+  for (const [code, groups] of Object.entries(isObj(security.groups) ? security.groups : {})) {
+    const set = company(code)
+    for (const group of Object.values(isObj(groups) ? groups : {})) {
+      if (isObj(group) && isStrings(group.jobs)) for (const job of group.jobs) set.add(job)
+    }
+  }
+  for (const byCompany of Object.values(isObj(security.access) ? security.access : {})) {
+    for (const code of Object.keys(isObj(byCompany) ? byCompany : {})) company(code)
+  }
+  for (const [code, set] of [...jobs].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) into.set(code, [...set].sort())
 }
 
 /** Roles of `account` (as assigned, defined ones only) that list `action` on `endpoint`, plus "bypass". */

@@ -1,7 +1,7 @@
 // The report as Markdown for a pull-request comment (GitHub-flavoured tables).
 // Every value from data is escaped for a table cell: account names such as
 // ACME||SVC_PAYROLL carry pipes, and a comment must not render data as HTML.
-import type { Report, ScopeChange, RightChange, Summary } from './report.js'
+import type { Flip, RecordChange, Report, RevisionInfo, ScopeChange, RightChange, Summary } from './report.js'
 
 const MAX_ROWS = 100
 
@@ -32,6 +32,7 @@ export function summaryRows (s: Summary, report: Report): Array<[string, number]
   if (report.access) {
     rows.push(['rights granted', s.rightsGranted], ['rights revoked', s.rightsRevoked],
       ['job scope gained', s.scopeGained], ['job scope lost', s.scopeLost],
+      ['single-record access gained', s.recordsGained], ['single-record access lost', s.recordsLost],
       ['other decisions changed', s.decisionsChanged],
       ['principals added', s.principalsAdded], ['principals removed', s.principalsRemoved],
       ['principals changed', s.principalsChanged], ['client mappings changed', s.clientMappingsChanged],
@@ -49,24 +50,45 @@ export function summaryRows (s: Summary, report: Report): Array<[string, number]
 const rightRow = (r: RightChange): string[] =>
   [cell(r.principal), code(r.endpoint), r.action, r.roles.length > 0 ? list(r.roles) : '_no role data grants it_', list(r.via), r.rows === null ? '' : cell(r.rows)]
 const scopeRow = (s: ScopeChange): string[] =>
-  [cell(s.principal), code(s.endpoint), s.action, s.company === null ? '' : code(s.company), cell(s.scope), list(s.via)]
+  [cell(s.principal), code(s.endpoint), s.action, s.company === null ? '' : code(s.company), cell(s.scope), cell(s.keeps), list(s.via)]
+const recordRow = (r: RecordChange): string[] =>
+  [cell(r.principal), code(r.endpoint), r.action, code(r.company), cell(r.scope), cell(r.keeps), list(r.roles), list(r.via)]
+
+/** "company 01, job 23-410, id 7" for a record, "collection" without one. */
+export function recordLabel (record: Flip['record']): string {
+  if (record === null) return 'collection'
+  const bits = [`company ${record.company ?? '(none)'}`, `job ${record.job ?? '(none)'}`]
+  if (record.id !== null) bits.push(`id ${record.id}`)
+  return bits.join(', ')
+}
+
+/** "`main` 1a2b3c4d5e6f “subject” by author", or "`working tree`"; `label` and `text` escape for the target format. */
+export function revisionLine (r: RevisionInfo, label: (v: string) => string, text: (v: string) => string): string {
+  if (r.commit === null) return label(r.label)
+  const subject = r.subject ? ` “${text(r.subject)}”` : ''
+  const author = r.author ? ` by ${text(r.author)}` : ''
+  return `${label(r.label)} ${r.commit.slice(0, 12)}${subject}${author}`
+}
 
 export function renderMarkdown (report: Report): string {
   const s = report.summary
   const out: string[] = []
   const title = report.command === 'diff' ? 'What this policy change does' : 'Decision log replay'
   out.push(`## Verdict: ${title}`, '')
-  out.push(`Base ${code(report.base.label)}${report.base.commit ? ` (${report.base.commit.slice(0, 12)})` : ''} → head ${code(report.head.label)}${report.head.commit ? ` (${report.head.commit.slice(0, 12)})` : ''}`, '')
+  out.push(`- Base: ${revisionLine(report.base, code, cell)}`, `- Head: ${revisionLine(report.head, code, cell)}`, '')
   out.push(s.changed ? '**Access changes.** Review the tables below.' : '**No change in access.**', '')
   out.push(table(['', 'count'], summaryRows(s, report).map(([k, v]) => [k, String(v)])))
 
   const a = report.access
   if (a) {
-    out.push(`Evaluated ${a.space.evaluations} decisions: ${a.space.routes} credential routes to ${a.space.accounts} accounts × ${a.space.endpoints} endpoints × ${a.space.actions} actions, and the row scope of every collection read.`, '')
+    out.push(`Evaluated ${a.space.evaluations} decisions: ${a.space.routes} credential routes to ${a.space.accounts} accounts × ${a.space.endpoints} endpoints × ${a.space.actions} actions, and the row scope of every collection read; and ${a.space.recordEvaluations} single-record decisions (${a.space.records} records × the routes × the actions).`, '')
     out.push(`### Rights granted (${a.rights.granted.length})`, '', table(['principal', 'endpoint', 'action', 'granted by', 'via', 'rows'], a.rights.granted.map(rightRow)))
     out.push(`### Rights revoked (${a.rights.revoked.length})`, '', table(['principal', 'endpoint', 'action', 'was granted by', 'via', 'rows'], a.rights.revoked.map(rightRow)))
-    out.push(`### Job scope gained (${a.scope.gained.length})`, '', table(['principal', 'endpoint', 'action', 'company', 'gains', 'via'], a.scope.gained.map(scopeRow)))
-    out.push(`### Job scope lost (${a.scope.lost.length})`, '', table(['principal', 'endpoint', 'action', 'company', 'loses', 'via'], a.scope.lost.map(scopeRow)))
+    out.push(`### Job scope gained (${a.scope.gained.length})`, '', 'Collection reads, from the row filter.', '', table(['principal', 'endpoint', 'action', 'company', 'gains', 'keeps', 'via'], a.scope.gained.map(scopeRow)))
+    out.push(`### Job scope lost (${a.scope.lost.length})`, '', 'Collection reads, from the row filter.', '', table(['principal', 'endpoint', 'action', 'company', 'loses', 'keeps', 'via'], a.scope.lost.map(scopeRow)))
+    out.push(`### Single-record access gained (${a.records.gained.length})`, '', 'One record per request (every action), where the endpoint right is held before and after.', '',
+      table(['principal', 'endpoint', 'action', 'company', 'gains', 'keeps', 'role', 'via'], a.records.gained.map(recordRow)))
+    out.push(`### Single-record access lost (${a.records.lost.length})`, '', table(['principal', 'endpoint', 'action', 'company', 'loses', 'keeps', 'role', 'via'], a.records.lost.map(recordRow)))
     if (a.decisions.length > 0) {
       out.push(`### Other decisions changed (${a.decisions.length})`, '', table(['principal', 'endpoint', 'action', 'base', 'head', 'via'],
         a.decisions.map((d) => [cell(d.principal), code(d.endpoint), d.action, cell(d.base), cell(d.head), list(d.via)])))
@@ -95,8 +117,8 @@ export function renderMarkdown (report: Report): string {
   if (r) {
     out.push(`### Replay of ${r.events} logged decisions`, '')
     out.push(`${r.replayed} replayed under base and head; ${r.unreplayable.length} not replayable; ${r.recordedDiffers} recorded results differ from the base revision's (the log came from another policy revision).`, '')
-    out.push(table(['principal', 'endpoint', 'action', 'change', 'roles', 'base', 'head', 'event'], r.flips.map((f) => [
-      cell(f.principal), code(f.endpoint), f.action, f.change, list(f.roles), cell(f.base), cell(f.head), `${cell(f.decision_id ?? '')} (${cell(f.log)}:${f.line})`
+    out.push(table(['account', 'endpoint', 'record', 'action', 'change', 'roles', 'base', 'head', 'event'], r.flips.map((f) => [
+      cell(f.principal), code(f.endpoint), cell(recordLabel(f.record)), f.action, f.change, list(f.roles), cell(f.base), cell(f.head), `${cell(f.decision_id ?? '')} (${cell(f.log)}:${f.line})`
     ])))
     const counts = (title: string, rec: Record<string, { allowToDeny: number, denyToAllow: number, rowsChanged: number }>): void => {
       out.push(title, '', table(['', 'allow→deny', 'deny→allow', 'rows changed'],

@@ -72,6 +72,22 @@ function objectOf (model: ErpModel, input: PolicyInput): ReturnType<ErpModel['ob
   return o?.module === input.endpoint.module ? o : undefined
 }
 
+const recordText = (v: unknown): string | null => v === undefined || v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)
+
+/**
+ * The record a logged request concerned, read as the policy reads input.resource:
+ * the object's own company and job fields, else the generic keys company and job.
+ */
+export function recordOf (input: PolicyInput, model: ErpModel): Flip['record'] {
+  const resource = input.resource
+  const id = input.endpoint.id ?? null
+  if (!isObj(resource)) return id !== null ? { company: null, job: null, id } : null
+  const object = objectOf(model, input)
+  const field = (own: string | null | undefined, generic: string): unknown =>
+    own != null && resource[own] !== undefined ? resource[own] : resource[generic]
+  return { company: recordText(field(object?.companyField, 'company')), job: recordText(field(object?.jobField, 'job')), id }
+}
+
 export function replay (lines: LogLine[], base: ReplaySide, head: ReplaySide, logs: string[]): ReplayReport {
   const report: ReplayReport = {
     logs, events: lines.length, replayed: 0, flips: [], rowsWidened: 0, rowsNarrowed: 0, byEndpoint: {}, byRole: {}, unreplayable: [], recordedDiffers: 0
@@ -140,7 +156,7 @@ export function replay (lines: LogLine[], base: ReplaySide, head: ReplaySide, lo
       headText = `rows: ${describeScope(readScope(h.rows, objectOf(head.model, input)))}`
     }
     report.flips.push({
-      log: l.file, line: l.line, decision_id: id, principal: account ?? '(unresolved)', endpoint, action: input.action, roles, change, base: baseText, head: headText
+      log: l.file, line: l.line, decision_id: id, principal: account ?? '(unresolved)', endpoint, record: recordOf(input, side.model), action: input.action, roles, change, base: baseText, head: headText
     })
     count(report.byEndpoint, endpoint, change)
     for (const role of roles) count(report.byRole, role, change)

@@ -10,6 +10,9 @@ export interface RevisionInfo {
   /** the ref as given, or "working tree" */
   label: string
   commit: string | null
+  /** the commit's subject line and author name; null for the working tree */
+  subject: string | null
+  author: string | null
   digest: string
 }
 
@@ -23,7 +26,7 @@ export interface RightChange {
   roles: string[]
   /** the credential routes that gain or lose it */
   via: string[]
-  /** for a retrieve: the row scope that comes with it */
+  /** for a retrieve: the row scope that comes with it; for a write on an object with a company key: the records it may write */
   rows: string | null
 }
 
@@ -33,6 +36,28 @@ export interface ScopeChange extends ScopePart {
   action: string
   /** "all jobs (company-wide)", "jobs 23-410, 23-415", "all rows", … */
   scope: string
+  /** what the company's scope holds in both revisions: "jobs 23-410, 24-101", "nothing" */
+  keeps: string
+  via: string[]
+}
+
+/**
+ * Single-record decisions of one account, endpoint, action and company that a
+ * change turns (gained: deny→allow, lost: allow→deny) while the endpoint right
+ * is held in both revisions. Records are job codes or the labels of
+ * src/review/space.ts (jobs not in the data, records without a job, …).
+ */
+export interface RecordChange {
+  principal: string
+  endpoint: string
+  action: string
+  company: string
+  records: string[]
+  /** the records gained or lost, "23-415, 24-101" */
+  scope: string
+  /** the company's records allowed in both revisions, "23-410, 24-101", "nothing" */
+  keeps: string
+  roles: string[]
   via: string[]
 }
 
@@ -55,6 +80,7 @@ export interface MatrixCell { row: string, endpoint: string, action: string, bas
 export interface AccessDiff {
   rights: { granted: RightChange[], revoked: RightChange[] }
   scope: { gained: ScopeChange[], lost: ScopeChange[] }
+  records: { gained: RecordChange[], lost: RecordChange[] }
   decisions: DecisionChange[]
   principals: { added: PrincipalEntry[], removed: PrincipalEntry[], changed: PrincipalChange[], clients: ClientChange[] }
   roles: { added: string[], removed: string[], rightsAdded: RoleRight[], rightsRemoved: RoleRight[] }
@@ -62,7 +88,8 @@ export interface AccessDiff {
   roleMatrix: MatrixCell[]
   /** account × endpoint × action as evaluated (held through any route) */
   principalMatrix: MatrixCell[]
-  space: { routes: number, accounts: number, endpoints: number, actions: number, evaluations: number }
+  /** evaluations: collection decisions; recordEvaluations: single-record decisions (per revision) */
+  space: { routes: number, accounts: number, endpoints: number, actions: number, evaluations: number, records: number, recordEvaluations: number }
 }
 
 export interface Flip {
@@ -70,8 +97,11 @@ export interface Flip {
   log: string
   line: number
   decision_id: string | null
+  /** the account (principal.id) */
   principal: string
   endpoint: string
+  /** the record the request concerned (company and job as the object's fields or the generic keys give them); null for a collection */
+  record: { company: string | null, job: string | null, id: string | null } | null
   action: string
   roles: string[]
   change: 'allow→deny' | 'deny→allow' | 'rows'
@@ -104,6 +134,8 @@ export interface Summary {
   rightsRevoked: number
   scopeGained: number
   scopeLost: number
+  recordsGained: number
+  recordsLost: number
   decisionsChanged: number
   principalsAdded: number
   principalsRemoved: number
@@ -146,6 +178,8 @@ export function summarize (access: AccessDiff | null, replay: ReplayReport | nul
     rightsRevoked: access?.rights.revoked.length ?? 0,
     scopeGained: access?.scope.gained.length ?? 0,
     scopeLost: access?.scope.lost.length ?? 0,
+    recordsGained: access?.records.gained.length ?? 0,
+    recordsLost: access?.records.lost.length ?? 0,
     decisionsChanged: access?.decisions.length ?? 0,
     principalsAdded: access?.principals.added.length ?? 0,
     principalsRemoved: access?.principals.removed.length ?? 0,
@@ -168,7 +202,7 @@ export function summarize (access: AccessDiff | null, replay: ReplayReport | nul
 
 /**
  * How many changes count for the gate. `grants`: new access only (rights
- * granted, job scope gained, principals added, decisions that now allow, replayed
+ * granted, job scope gained, records gained, principals added, decisions that now allow, replayed
  * deny→allow and widened rows). `revokes`: lost access. `any`: every change,
  * including role data, client mappings and principal attributes.
  */
@@ -177,8 +211,8 @@ export function changeCount (s: Summary, failOn: FailOn, access: AccessDiff | nu
   const decisionsDenying = s.decisionsChanged - decisionsAllowing
   const widened = replay?.rowsWidened ?? 0
   const narrowed = replay?.rowsNarrowed ?? 0
-  const grants = s.rightsGranted + s.scopeGained + s.principalsAdded + decisionsAllowing + s.replayDenyToAllow + widened
-  const revokes = s.rightsRevoked + s.scopeLost + s.principalsRemoved + decisionsDenying + s.replayAllowToDeny + narrowed
+  const grants = s.rightsGranted + s.scopeGained + s.recordsGained + s.principalsAdded + decisionsAllowing + s.replayDenyToAllow + widened
+  const revokes = s.rightsRevoked + s.scopeLost + s.recordsLost + s.principalsRemoved + decisionsDenying + s.replayAllowToDeny + narrowed
   if (failOn === 'grants') return grants
   if (failOn === 'revokes') return revokes
   return grants + revokes + s.principalsChanged + s.clientMappingsChanged + s.rolesAdded + s.rolesRemoved +

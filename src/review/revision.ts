@@ -8,6 +8,7 @@ import { compilePolicies } from '../toolchain/compiler.js'
 import { loadDecisionPolicy, type DecisionPolicy } from '../engine/policy.js'
 import { copyWorkingTree, extractCommit, resolveRef } from './git.js'
 import { ReviewError } from './review-error.js'
+import { applyData } from './what-if.js'
 
 export interface RevisionSpec {
   repo: string
@@ -16,6 +17,8 @@ export interface RevisionSpec {
   /** the policies directory, relative to the repository */
   policiesPath: string
   entrypoint: string
+  /** what-if data laid over the revision's policies before compiling (src/review/what-if.ts) */
+  data?: string
 }
 
 export interface Revision {
@@ -23,6 +26,9 @@ export interface Revision {
   label: string
   ref: string | null
   commit: string | null
+  /** the commit's subject and author name; null for the working tree */
+  subject: string | null
+  author: string | null
   policy: DecisionPolicy
   /** the bundle's data document (data.json) */
   data: unknown
@@ -49,16 +55,30 @@ async function compile (dir: string, entrypoint: string, revision: string): Prom
   }
 }
 
+/** Compiles a policies directory as it is on disk (no git needed): `verdict who-can`, `verdict can`. */
+export async function loadDirectory (dir: string, entrypoint: string): Promise<Revision> {
+  const { policy, data } = await compile(dir, entrypoint, 'working-tree')
+  return { label: dir, ref: null, commit: null, subject: null, author: null, policy, data, dir }
+}
+
 /** Copies the revision's policies under `scratch/<slot>` and compiles them. */
 export async function loadRevision (spec: RevisionSpec, scratch: string, slot: string): Promise<Revision> {
   const dest = join(scratch, slot)
+  const whatIf = spec.data !== undefined ? ` with --data ${spec.data}` : ''
   if (spec.ref === undefined) {
     const dir = await copyWorkingTree(spec.repo, spec.policiesPath, dest)
+    if (spec.data !== undefined) await applyData(dir, spec.data)
     const { policy, data } = await compile(dir, spec.entrypoint, 'working-tree')
-    return { label: 'working tree', ref: null, commit: null, policy, data, dir }
+    return { label: `working tree${whatIf}`, ref: null, commit: null, subject: null, author: null, policy, data, dir }
   }
   const resolved = await resolveRef(spec.repo, spec.ref, spec.policiesPath)
   const dir = await extractCommit(spec.repo, resolved.commit, spec.policiesPath, dest)
+  if (spec.data !== undefined) {
+    // Edited data is not the commit's tree: compiled afresh, never cached under the tree id.
+    await applyData(dir, spec.data)
+    const { policy, data } = await compile(dir, spec.entrypoint, `${resolved.commit.slice(0, 12)}-what-if`)
+    return { label: `${spec.ref}${whatIf}`, ref: spec.ref, commit: resolved.commit, subject: resolved.subject, author: resolved.author, policy, data, dir }
+  }
   const key = `${resolved.tree}\0${spec.entrypoint}`
   let entry = compiled.get(key)
   if (!entry) {
@@ -68,7 +88,7 @@ export async function loadRevision (spec: RevisionSpec, scratch: string, slot: s
     entry.catch(() => compiled.delete(key))
   }
   const { policy, data } = await entry
-  return { label: spec.ref, ref: spec.ref, commit: resolved.commit, policy, data, dir }
+  return { label: spec.ref, ref: spec.ref, commit: resolved.commit, subject: resolved.subject, author: resolved.author, policy, data, dir }
 }
 
 export { ReviewError }

@@ -136,13 +136,23 @@ function toParts (list: string[]): ScopePart[] {
   return [...parts.values()].sort((x, y) => (x.company ?? '').localeCompare(y.company ?? ''))
 }
 
-export function compareScopes (from: Scope, to: Scope): { gained: ScopePart[], lost: ScopePart[] } {
+export function compareScopes (from: Scope, to: Scope): { gained: ScopePart[], lost: ScopePart[], kept: ScopePart[] } {
   const a = atoms(from)
   const b = atoms(to)
+  // What both allow: an atom of one side inside the other, unless a wider kept atom holds it.
+  const both = new Set([...a].filter((x) => covered(x, b)).concat([...b].filter((x) => covered(x, a))))
+  const kept = [...both].filter((x) => !covered(x, new Set([...both].filter((y) => y !== x))))
   return {
     gained: toParts([...b].filter((x) => !covered(x, a))),
-    lost: toParts([...a].filter((x) => !covered(x, b)))
+    lost: toParts([...a].filter((x) => !covered(x, b))),
+    kept: toParts(kept)
   }
+}
+
+/** What `kept` leaves of the company of `part` ("jobs 23-410, 24-101"), "nothing" when none. */
+export function describeKept (kept: ScopePart[], company: string | null): string {
+  const same = kept.filter((k) => k.company === company || k.allRows)
+  return same.length > 0 ? same.map(describePart).join('; ') : 'nothing'
 }
 
 /** "01: all jobs; 02: jobs 23-801, 24-803, rows without a job" */

@@ -25,16 +25,37 @@ export interface Route {
 
 export interface EndpointRef { key: string, module: string, resource: string }
 
+/** One record a single-record decision is asked about (input.resource, generic keys). */
+export interface RecordRef {
+  /** company + what the label names, unique within an endpoint */
+  key: string
+  company: string
+  /** a job code, or one of the labels below */
+  label: string
+  resource: Record<string, unknown>
+}
+
+/** A job code no data names: stands for the jobs a group holding all jobs covers, including jobs created later. */
+export const UNLISTED_JOB = 'verdict-diff-unlisted-job'
+export const RECORD_LABELS = {
+  unlisted: 'jobs not in the data',
+  blank: 'records without a job',
+  nonJob: 'records that are not job records',
+  company: 'company records'
+} as const
+
 export interface Space {
   routes: Route[]
   endpoints: EndpointRef[]
+  /** endpoint key -> the records asked about (none for an object without a company key or not declared) */
+  records: Map<string, RecordRef[]>
   notCovered: NotCovered[]
 }
 
 /** What no enumeration of the data covers; printed with every report. */
 export const LIMITS: readonly string[] = [
-  'single-record decisions (a `resource` in the request) are not enumerated: job scope is read from the collection row filter, which the policy tests hold equal to the record check',
-  'requests are synthesized without a record id, query parameters or `sql`, with env `cmictest` and version `1`',
+  'single records are asked about per company the data names: every job it names, a job it does not name (what a group holding all jobs covers), a record without a job and, for objects with `job_when`, a record that is not a job record; records of companies the data does not name are not asked about',
+  'requests are synthesized without a record id, query parameters or `sql`, with env `cmictest` and version `1`; a record is given by the generic keys `company` and `job`',
   'JWT principals carry a placeholder issuer and no IdP roles, scopes or tenant; a policy that reads those claims is not covered',
   'endpoints and accounts named nowhere in the data are not enumerated (the policy denies unknown accounts and undeclared objects)'
 ]
@@ -110,15 +131,48 @@ export function enumerateSpace (base: ErpModel, head: ErpModel): Space {
       for (const a of acts) if (!actions.has(a)) notCovered.push({ item: `bypass action ${JSON.stringify(a)} on ${ep} (${label})`, reason: 'not one of create, retrieve, update, delete: no HTTP method maps to it, not evaluated' })
     }
   }
-  return { routes, endpoints, notCovered }
+  const records = new Map<string, RecordRef[]>()
+  for (const endpoint of endpoints) records.set(endpoint.key, recordsOf(endpoint, models))
+  return { routes, endpoints, records, notCovered }
 }
 
-/** The policy input of a collection request by `route` on `endpoint` with `action`. */
-export function inputFor (route: Route, endpoint: EndpointRef, action: Action): PolicyInput {
-  return {
+/**
+ * The records of an endpoint's object, from its declarations in either revision:
+ * per company, each job the data names, an unlisted job and a record without a
+ * job (job-keyed objects), a record that is not a job record (objects with
+ * job_when), or one company record (objects with a company key only).
+ */
+function recordsOf (endpoint: EndpointRef, models: ErpModel[]): RecordRef[] {
+  const declared = models.map((m) => m.objects.get(endpoint.resource)).filter((o) => o?.module === endpoint.module && o.companyField !== null)
+  if (declared.length === 0) return []
+  const jobKeyed = declared.some((o) => o?.jobField !== null)
+  const jobWhen = declared.some((o) => o?.jobWhen !== null)
+  const out: RecordRef[] = []
+  const add = (company: string, label: string, resource: Record<string, unknown>): void => {
+    out.push({ key: `${company}\0${label}`, company, label, resource })
+  }
+  for (const company of union(...models.map((m) => m.companies.keys())).sort()) {
+    if (!jobKeyed) {
+      add(company, RECORD_LABELS.company, { company })
+      continue
+    }
+    for (const job of union(...models.map((m) => m.companies.get(company) ?? [])).sort()) add(company, job, { company, job })
+    add(company, RECORD_LABELS.unlisted, { company, job: UNLISTED_JOB })
+    // A generic job key makes a job record (on a job_when object, of the job type).
+    add(company, RECORD_LABELS.blank, { company, job: '' })
+    if (jobWhen) add(company, RECORD_LABELS.nonJob, { company })
+  }
+  return out
+}
+
+/** The policy input of a collection request by `route` on `endpoint` with `action`, or of one record when given. */
+export function inputFor (route: Route, endpoint: EndpointRef, action: Action, resource?: Record<string, unknown>): PolicyInput {
+  const input: PolicyInput = {
     principal: route.principal,
     action,
     request: { method: METHOD[action], path: `/${ENV}/${endpoint.module}-rest-api/rest/${VERSION}/${endpoint.resource}` },
     endpoint: { env: ENV, module: endpoint.module, version: VERSION, resource: endpoint.resource }
   }
+  if (resource !== undefined) input.resource = resource
+  return input
 }

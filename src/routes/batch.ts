@@ -7,12 +7,13 @@
 import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { AuthnResult } from '../authn/principal.js'
 import { decide, type Decision } from '../engine/decide.js'
+import type { PathVocabulary } from '../engine/input.js'
 import type { DecisionPolicy } from '../engine/policy.js'
 import { BatchEmptyError, BatchTooLargeError, BodyTooLargeError, InvalidRequestError, PolicyNotLoadedError } from '../errors.js'
 import { BatchRequestSchema, batchItemCheck, batchItemIdCheck, MAX_BATCH_ITEMS, type BatchRequestBody } from './batch-schema.js'
 import { parseDecisionRequest } from './decide-request.js'
 
-export interface BatchRouteOptions { bodyLimit: number }
+export interface BatchRouteOptions { bodyLimit: number, paths?: PathVocabulary }
 
 type ItemId = string | number
 export interface BatchItemError { id?: ItemId, error: { code: string, message: string } }
@@ -61,7 +62,7 @@ const batchRoute: FastifyPluginAsync<BatchRouteOptions> = async (fastify, opts) 
         throw new InvalidRequestError(`items/${index}${first?.path ?? ''}: ${first?.message ?? 'does not match the schema'}`)
       }
       const { id: _id, ...body } = item
-      const outcome = decide(policy, authn, parseDecisionRequest(body))
+      const outcome = decide(policy, authn, parseDecisionRequest(body, opts.paths))
       fastify.decisionLog.record(request, outcome)
       const { decision } = outcome
       return id === undefined ? decision : { id, ...decision }

@@ -3,14 +3,14 @@
 // dialect each get their own 400 code and message. Shared by /v1/decide and
 // every item of /v1/decide/batch.
 import type { ParsedRequest } from '../engine/decide.js'
-import { actionOf, endpointOf } from '../engine/input.js'
+import { actionOf, DEFAULT_PATH_VOCABULARY, endpointOf, type PathVocabulary } from '../engine/input.js'
 import { SqlDialectUnknownError } from '../errors.js'
 import { isSqlDialect, SQL_DIALECTS } from '../rows/sql.js'
 import type { DecisionRequestBody } from './decide-schema.js'
 
-export function parseDecisionRequest (body: DecisionRequestBody): ParsedRequest {
+export function parseDecisionRequest (body: DecisionRequestBody, paths: PathVocabulary = DEFAULT_PATH_VOCABULARY): ParsedRequest {
   const action = actionOf(body.request.method)
-  const endpoint = endpointOf(body.request.path)
+  const endpoint = endpointOf(body.request.path, paths)
   const { sql, ...rest } = body
   if (sql === undefined) return { body: rest, action, endpoint }
   if (!isSqlDialect(sql)) throw new SqlDialectUnknownError(JSON.stringify(sql), SQL_DIALECTS.join(', '))

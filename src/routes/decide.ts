@@ -4,16 +4,17 @@
 // whenever a decision was made.
 import type { FastifyPluginAsync } from 'fastify'
 import { decide } from '../engine/decide.js'
+import type { PathVocabulary } from '../engine/input.js'
 import { PolicyNotLoadedError } from '../errors.js'
 import { parseDecisionRequest } from './decide-request.js'
 import { DecisionRequestSchema, type DecisionRequestBody } from './decide-schema.js'
 
-export interface DecideRouteOptions { bodyLimit: number }
+export interface DecideRouteOptions { bodyLimit: number, paths?: PathVocabulary }
 
 const decideRoute: FastifyPluginAsync<DecideRouteOptions> = async (fastify, opts) => {
   const routeOptions = { bodyLimit: opts.bodyLimit, schema: { body: DecisionRequestSchema } }
   fastify.post<{ Body: DecisionRequestBody }>('/v1/decide', routeOptions, async (request) => {
-    const parsed = parseDecisionRequest(request.body)
+    const parsed = parseDecisionRequest(request.body, opts.paths)
     const policy = fastify.policy.current()
     if (!policy) throw new PolicyNotLoadedError()
     const authn = await fastify.authenticate(request)

@@ -20,6 +20,12 @@ const healthRoute: FastifyPluginAsync = async (fastify) => {
     const policy = fastify.policy.status()
     const serving = policy.state === 'ready' || policy.state === 'degraded'
     reply.code(serving ? 200 : 503)
+    // A persisted bundle serves while the bundle service is unreachable: it may
+    // be stale, so the service never reports itself fully ready on it.
+    const persisted = fastify.policyPersistence().servingSince
+    if (persisted !== undefined && serving) {
+      return { status: 'degraded', policy: { ...policy, persisted: { savedAt: persisted, reason: 'the bundle service has not answered since the start; serving the last bundle persisted on disk' } } }
+    }
     return { status: policy.state, policy }
   })
 

@@ -211,7 +211,7 @@ t.test('markdown on stdout through the real `verdict` process', async (t) => {
   }).then(() => ({ code: 0, stdout: '' }), (err: { code: number, stdout: string }) => ({ code: err.code, stdout: err.stdout }))
   t.equal(r.code, 1)
   t.match(r.stdout, /^## Verdict: What this policy change does$/m)
-  t.match(r.stdout, /^\| ACME\\\|\\\|SVC_PROCORE \| `pm\/scmast` \| delete \| PM_SYNC \| local client procore-sync, local token \(cmicuser\) \| {2}\|$/m)
+  t.match(r.stdout, /^\| ACME\\\|\\\|SVC_PROCORE \| `pm\/scmast` \| delete \| PM_SYNC \| local client procore-sync, local token \(cmicuser\) \| records: 01: 23-410, 23-502, 24-205 \|$/m)
   t.match(r.stdout, /^### Rights revoked \(0\)$/m)
 })
 

@@ -1,6 +1,8 @@
-// What each method and path becomes, and which are refused as not-an-API-request.
+// What each method and path becomes, and which are refused: not an API path,
+// not canonical (a second spelling), or not served (env, version, endpoint).
 import t from 'tap'
-import { actionOf, endpointOf } from '../../src/engine/input.js'
+import { actionOf, checkEndpointKnown, checkWellFormed, endpointOf, illFormedStringAt, knownEndpoints, nonCanonical } from '../../src/engine/input.js'
+import type { Endpoint } from '../../src/engine/result.js'
 
 t.test('methods map to CMiC actions', async (t) => {
   const table: Array<[string, string]> = [
@@ -17,23 +19,91 @@ t.test('API paths parse into endpoints', async (t) => {
   const table: Array<[string, object]> = [
     ['/cmictest/jc-rest-api/rest/1/jcjob', { env: 'cmictest', module: 'jc', version: '1', resource: 'jcjob' }],
     ['/cmicprod/pm-rest-api/rest/1/scmast/00123', { env: 'cmicprod', module: 'pm', version: '1', resource: 'scmast', id: '00123' }],
-    ['/cmictest/hcm-rest-api/rest/1/pyemployee/A%20B', { env: 'cmictest', module: 'hcm', resource: 'pyemployee', id: 'A B' }],
-    ['/cmictest/sys-rest-api/rest/latest/jcjobsecgrpuser', { module: 'sys', version: 'latest', resource: 'jcjobsecgrpuser' }]
+    ['/cmictest/hcm-rest-api/rest/1/pyemployee/A_B~C-1.2', { env: 'cmictest', module: 'hcm', resource: 'pyemployee', id: 'A_B~C-1.2' }]
   ]
   for (const [path, expected] of table) t.match(endpointOf(path), expected, path)
+  t.notOk('id' in endpointOf('/cmictest/jc-rest-api/rest/1/jcjob'), 'no id segment, no id')
+  const vocabulary = { envs: ['acmeprod'], versions: ['latest'] }
+  t.match(endpointOf('/acmeprod/sys-rest-api/rest/latest/jcjobsecgrpuser', vocabulary), { env: 'acmeprod', version: 'latest', resource: 'jcjobsecgrpuser' }, 'configured env and version')
 })
 
-t.test('paths outside the API are refused', async (t) => {
+t.test('an env or version that is not served is PATH_UNKNOWN', async (t) => {
+  t.throws(() => endpointOf('/cmicdev/jc-rest-api/rest/1/jcjob'), { code: 'PATH_UNKNOWN', statusCode: 400, message: /environment "cmicdev".*cmictest, cmicprod/ })
+  t.throws(() => endpointOf('/cmictest/jc-rest-api/rest/2/jcjob'), { code: 'PATH_UNKNOWN', message: /API version "2"/ })
+  t.throws(() => endpointOf('/cmictest/jc-rest-api/rest/1/jcjob', { envs: ['acmeprod'], versions: ['1'] }), { code: 'PATH_UNKNOWN' }, 'the configured list replaces the default')
+})
+
+t.test('paths outside the API are PATH_NOT_API', async (t) => {
   const bad = [
-    '/', 'jcjob', '/cmictest/jc-rest-api/rest/1', '/cmictest/jc-rest-api/rest/1/',
+    '', '/admin/users', '/etc/passwd', '/cmictest/jc-rest-api/rest/1',
     '/cmictest/jc-api/rest/1/jcjob', '/cmictest/jc-rest-api/1/jcjob',
-    '/cmictest/jc-rest-api/rest/1/jcjob?limit=10', '/cmictest/jc-rest-api/rest/1/jcjob#x',
-    '/cmictest/jc-rest-api/rest/1/../sys-rest-api/jcjobsecgrpuser',
-    '/cmictest/jc-rest-api/rest/../1/jcjob', '/cmictest/jc-rest-api/rest/./jcjob',
-    '/cmictest/jc-rest-api/rest/1/jcjob/a/b', '/cmictest/jc-rest-api/rest/1/jcjob/%2F', '/cmictest/jc-rest-api/rest/1/jcjob/%2e%2e',
-    '/cmictest/jc-rest-api/rest/1/jcjob/%E0%A4%A', '/cmictest/jc-rest-api/rest/1/jcjob/%00',
-    '/cmictest/JC-rest-api/rest/1/jcjob', '//jc-rest-api/rest/1/jcjob', 'https://evil/cmictest/jc-rest-api/rest/1/jcjob',
-    '/cmictest/jc-rest-api/rest/1/jc%6aob'
+    '/cmictest/jc-rest-api/rest/1/jcjob/a/b', '/cmictest/JC-rest-api/rest/1/jcjob',
+    '/cmictest/jc-rest-api/rest/1/jcjob/' + 'x'.repeat(129)
   ]
   for (const path of bad) t.throws(() => endpointOf(path), { code: 'PATH_NOT_API', statusCode: 400 }, path)
+})
+
+t.test('paths with a second spelling are PATH_NOT_CANONICAL, whatever they decode to', async (t) => {
+  const base = '/cmictest/hcm-rest-api/rest/1/pyemptimesheet'
+  const bad: Array<[string, RegExp]> = [
+    // the issue's example: allowed as pyemptimesheet, served as jcjob by a backend that decodes %5c
+    [`${base}/..%5c..%5c..%5cjc-rest-api%5crest%5c1%5cjcjob`, /percent-encoded and decodes to a separator/],
+    [`${base}/%252e%252e%252f`, /decodes to a separator/], // twice encoded
+    [`${base}/%25252e%25252e`, /decodes to a separator/], // three times
+    [`${base}/%2e%2e`, /decodes to a separator/],
+    [`${base}/%2F`, /decodes to a separator/],
+    [`${base}/a%3fb`, /decodes to a separator/], [`${base}/a%23b`, /decodes to a separator/],
+    [`${base}/a%00`, /decodes to a separator/],
+    [`${base}/A%20B`, /percent-encoded/], ['/cmictest/jc-rest-api/rest/1/jc%6aob', /percent-encoded/],
+    [`${base}/..;`, /;/], [`${base}/x;jsessionid=1`, /;/],
+    [`${base}/..\\..\\jc-rest-api`, /backslash/],
+    [`${base}/．．／jcjob`, /non-ASCII character \(U\+FF0E\)/], [`${base}／jcjob`, /U\+FF0F/],
+    ['/cmictest/ｊｃ-rest-api/rest/1/jcjob', /non-ASCII/], [`${base}/\u0441`, /non-ASCII/], // Cyrillic es
+    [`${base}/\ud800`, /non-ASCII/],
+    [`${base}?limit=10`, /`\?`/], [`${base}#x`, /`#`/],
+    [`${base}/a\u0000`, /control character/], [`${base}/a\tb`, /control character/], [`${base}/a\u007f`, /control character/],
+    [`${base}/a b`, /" "/],
+    ['/cmictest/jc-rest-api/rest/1/../sys-rest-api/jcjobsecgrpuser', /dot-segment/],
+    ['/cmictest/jc-rest-api/rest/../1/jcjob', /dot-segment/], ['/cmictest/jc-rest-api/rest/./jcjob', /dot-segment/],
+    [`${base}/..`, /dot-segment/], [`${base}/.`, /dot-segment/],
+    [`${base}/...`, /starts or ends with a dot/], [`${base}/x.`, /starts or ends with a dot/], [`${base}/.x`, /starts or ends with a dot/],
+    [`${base}/`, /empty segment/], ['//jc-rest-api/rest/1/jcjob', /empty segment/], ['/cmictest//jc-rest-api/rest/1/jcjob', /empty segment/],
+    ['https://evil/cmictest/jc-rest-api/rest/1/jcjob', /":"/], ['jcjob', /./]
+  ]
+  for (const [path, why] of bad) {
+    if (path === 'jcjob') {
+      t.throws(() => endpointOf(path), { code: 'PATH_NOT_API' }, 'a relative path is not an API path')
+      continue
+    }
+    t.throws(() => endpointOf(path), { code: 'PATH_NOT_CANONICAL', statusCode: 400, message: why }, JSON.stringify(path))
+  }
+  t.equal(nonCanonical(base), undefined, 'the canonical path itself is fine')
+})
+
+t.test('the endpoints the policy data names', async (t) => {
+  const data = {
+    erp: {
+      objects: { jcjob: { module: 'jc' }, odd: { description: 'no module' } },
+      api: { roles: { R: { endpoints: { 'pm/scmast': ['retrieve'] } }, Broken: 'x' }, bypass: { 'sys/currency': ['retrieve'] } }
+    }
+  }
+  const known = knownEndpoints(data)
+  t.same([...known ?? []].sort(), ['jc/jcjob', 'pm/scmast', 'sys/currency'])
+  t.equal(knownEndpoints({ other: {} }), undefined, 'no erp data: no list (the policy decides alone)')
+  t.same([...knownEndpoints({ erp: {} }) ?? ['x']], [], 'erp data without endpoints: an empty list (every endpoint unknown)')
+  const endpoint = (module: string, resource: string): Endpoint => ({ env: 'cmictest', module, version: '1', resource })
+  t.doesNotThrow(() => checkEndpointKnown(known, endpoint('jc', 'jcjob')))
+  t.throws(() => checkEndpointKnown(known, endpoint('hcm', 'jcjob')), { code: 'PATH_UNKNOWN', statusCode: 400, message: /"hcm\/jcjob"/ }, 'a known resource under another module')
+  t.throws(() => checkEndpointKnown(known, endpoint('jc', 'JCJOB')), { code: 'PATH_UNKNOWN' }, 'endpoints are case-sensitive')
+  t.doesNotThrow(() => checkEndpointKnown(undefined, endpoint('gl', 'glaccount')), 'no list: not checked here')
+})
+
+t.test('strings that are not well-formed Unicode are found wherever they are', async (t) => {
+  t.equal(illFormedStringAt({ a: ['x', { b: 'ok \ud83d\ude00' }] }), undefined, 'a surrogate pair is fine')
+  t.equal(illFormedStringAt({ a: ['x', { b: 'bad \ud800' }] }), '/a/1/b')
+  t.equal(illFormedStringAt({ q: { '\udc00': 'x' } }), '/q/\\udc00', 'in a key (escaped in the pointer)')
+  t.equal(illFormedStringAt('\ud800'), '/')
+  t.equal(illFormedStringAt({ 'a/b~': '\udfff' }), '/a~1b~0')
+  t.throws(() => checkWellFormed({ resource: { company: '0\ud8001' } }, 'the request'), { code: 'STRING_NOT_WELL_FORMED', statusCode: 400, message: /^the request\/resource\/company holds a string/ })
+  t.doesNotThrow(() => checkWellFormed({ resource: { company: '\u0000\ufffe\uffff' } }, 'the request'), 'other odd but well-formed strings pass (the engine reads them)')
 })

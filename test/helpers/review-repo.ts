@@ -21,6 +21,8 @@ export interface ReviewRepo {
   serviceAccount: string
   /** a Rego refactor with no effect: api.rego's private helpers renamed */
   refactor: string
+  /** SVC_PAYROLL's group in company 02 goes from MASTER to BRIDGES: it keeps two jobs there and loses the rest, writes included */
+  payrollGroups: string
   git: (...args: string[]) => string
   cleanup: () => Promise<void>
 }
@@ -91,5 +93,10 @@ $1`],
   ])
   const refactor = commit('api.rego: clearer helper names')
 
-  return { dir, baseline, permission, jobMove, serviceAccount, refactor, git, cleanup: async () => { await rm(dir, { recursive: true, force: true }) } }
+  await editText(file('erp', 'security', 'data.yaml'), [
+    [/(\n {2}"ACME\|\|SVC_PAYROLL":\n {4}"01": \{ groups: \[MASTER\] \}\n {4}"02": \{ groups: )\[MASTER\]/, '$1[BRIDGES]']
+  ])
+  const payrollGroups = commit('payroll import: company 02 limited to the bridge jobs')
+
+  return { dir, baseline, permission, jobMove, serviceAccount, refactor, payrollGroups, git, cleanup: async () => { await rm(dir, { recursive: true, force: true }) } }
 }

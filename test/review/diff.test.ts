@@ -2,6 +2,7 @@
 // each commit's diff reports exactly that commit's effects (the full lists, not
 // just one expected row), and the pure Rego refactor reports nothing.
 import t from 'tap'
+import { renderMarkdown } from '../../src/review/render-markdown.js'
 import { exitCode, type Report } from '../../src/review/report.js'
 import { review } from '../../src/review/review.js'
 import { FIELDVIEW, FIELDVIEW_CLIENT, makeReviewRepo } from '../helpers/review-repo.js'
@@ -19,6 +20,8 @@ const ZERO = {
   rightsRevoked: 0,
   scopeGained: 0,
   scopeLost: 0,
+  recordsGained: 0,
+  recordsLost: 0,
   decisionsChanged: 0,
   principalsAdded: 0,
   principalsRemoved: 0,
@@ -49,10 +52,11 @@ t.test('a permission added to a role: one right granted, through the role that g
     action: 'delete',
     roles: ['PM_SYNC'],
     via: ['local client procore-sync', 'local token (cmicuser)'],
-    rows: null
+    rows: 'records: 01: 23-410, 23-502, 24-205'
   }])
   t.same(r.access?.rights.revoked, [])
   t.same(r.access?.scope, { gained: [], lost: [] })
+  t.same(r.access?.records, { gained: [], lost: [] }, 'a new right is a right granted, not record access gained')
   t.same(r.access?.decisions, [])
   t.same(r.access?.principals, { added: [], removed: [], changed: [], clients: [] })
   t.same(r.access?.roles, { added: [], removed: [], rightsAdded: [{ role: 'PM_SYNC', endpoint: 'pm/scmast', action: 'delete' }], rightsRemoved: [] })
@@ -69,7 +73,7 @@ t.test('a permission added to a role: one right granted, through the role that g
 
 t.test('a job moved between groups: exactly the job scope it takes from the one account that loses it', async (t) => {
   const r = await diff(repo.permission, repo.jobMove)
-  t.same(r.summary, { ...ZERO, changed: true, scopeLost: 3 })
+  t.same(r.summary, { ...ZERO, changed: true, scopeLost: 3, recordsLost: 3 })
   // Jane Smith holds HEALTHCARE only; Power BI holds HEALTHCARE and COMMERCIAL, so it keeps the job.
   const lost = (endpoint: string): object => ({
     principal: 'ACME||JSMITH',
@@ -83,10 +87,24 @@ t.test('a job moved between groups: exactly the job scope it takes from the one 
     nonJobRows: false,
     allRows: false,
     filter: null,
+    keeps: 'job 23-410',
     via: ['basic', 'local token (cmicuser)']
   })
   t.same(r.access?.scope.lost, [lost('cm/cmmast'), lost('jc/jcjob'), lost('pm/scmast')])
   t.same(r.access?.scope.gained, [])
+  // The single records say the same: her reads of job 23-415 are refused, of 23-410 kept.
+  t.same(r.access?.records.lost, ['cm/cmmast', 'jc/jcjob', 'pm/scmast'].map((endpoint) => ({
+    principal: 'ACME||JSMITH',
+    endpoint,
+    action: 'retrieve',
+    company: '01',
+    records: ['23-415'],
+    scope: '23-415',
+    keeps: '23-410',
+    roles: ['PROJECT_VIEWER'],
+    via: ['basic', 'local token (cmicuser)']
+  })))
+  t.same(r.access?.records.gained, [])
   t.same(r.access?.rights, { granted: [], revoked: [] })
   t.same(r.access?.decisions, [])
   t.same(r.access?.principals, { added: [], removed: [], changed: [], clients: [] })
@@ -153,5 +171,51 @@ t.test('the reverse diff reports the opposite: revoked rights, removed principal
 
 t.test('several commits at once add up', async (t) => {
   const r = await diff(repo.baseline, repo.refactor)
-  t.same(r.summary, { ...ZERO, changed: true, rightsGranted: 5, scopeLost: 3, principalsAdded: 1, clientMappingsChanged: 1, roleRightsAdded: 1 })
+  t.same(r.summary, { ...ZERO, changed: true, rightsGranted: 5, scopeLost: 3, recordsLost: 3, principalsAdded: 1, clientMappingsChanged: 1, roleRightsAdded: 1 })
+})
+
+t.test('a job group change: the writes lost on single records, and what remains, per company', async (t) => {
+  // SVC_PAYROLL held MASTER in company 02 and now holds BRIDGES (23-801, 24-803).
+  // Its timesheet writes on the other jobs of 02 are refused; no right is revoked.
+  const r = await diff(repo.refactor, repo.payrollGroups)
+  t.same(r.summary, { ...ZERO, changed: true, scopeLost: 1, recordsLost: 3 })
+  t.same(r.access?.rights, { granted: [], revoked: [] })
+  const lost = ['create', 'retrieve', 'update'].map((action) => ({
+    principal: 'ACME||SVC_PAYROLL',
+    endpoint: 'hcm/pyemptimesheet',
+    action,
+    company: '02',
+    records: ['23-812', '24-820', 'jobs not in the data', 'records without a job'],
+    scope: '23-812, 24-820, jobs not in the data, records without a job',
+    keeps: '23-801, 24-803, records that are not job records',
+    roles: ['PAYROLL_IMPORT'],
+    via: ['basic']
+  }))
+  t.same(r.access?.records, { gained: [], lost })
+  t.same(r.access?.scope.lost.map((x) => `${x.principal} ${x.endpoint} ${x.company}: loses ${x.scope}; keeps ${x.keeps}`), [
+    'ACME||SVC_PAYROLL hcm/pyemptimesheet 02: loses all jobs (company-wide); keeps jobs 23-801, 24-803, rows that are not job rows'
+  ])
+  // Employees have no job key: company access alone decides, and it is unchanged.
+  t.notOk(r.access?.records.lost.some((x) => x.endpoint === 'hcm/pyemployee'))
+  t.same(gates(r), { any: 1, grants: 0, revokes: 1 })
+  // Every record of the space was asked under each revision.
+  t.equal(r.access?.space.recordEvaluations, (r.access?.space.routes ?? 0) * 4 * (r.access?.space.records ?? 0))
+  t.ok((r.access?.space.records ?? 0) >= 40)
+  const back = await diff(repo.payrollGroups, repo.refactor)
+  t.same(back.access?.records.gained.map((x) => `${x.action} ${x.company}: gains ${x.scope}; keeps ${x.keeps}`), [
+    'create 02: gains 23-812, 24-820, jobs not in the data, records without a job; keeps 23-801, 24-803, records that are not job records',
+    'retrieve 02: gains 23-812, 24-820, jobs not in the data, records without a job; keeps 23-801, 24-803, records that are not job records',
+    'update 02: gains 23-812, 24-820, jobs not in the data, records without a job; keeps 23-801, 24-803, records that are not job records'
+  ])
+  t.same(gates(back), { any: 1, grants: 1, revokes: 0 })
+})
+
+t.test('reports name both commits with subject and author', async (t) => {
+  const r = await diff(repo.refactor, repo.payrollGroups)
+  t.same({ ...r.head, digest: '' }, { label: repo.payrollGroups, commit: repo.payrollGroups, subject: 'payroll import: company 02 limited to the bridge jobs', author: 'Verdict Test', digest: '' })
+  t.equal(r.base.subject, 'api.rego: clearer helper names')
+  const md = renderMarkdown(r)
+  t.match(md, `- Base: \`${repo.refactor}\` ${repo.refactor.slice(0, 12)} “api.rego: clearer helper names” by Verdict Test`)
+  t.match(md, `- Head: \`${repo.payrollGroups}\` ${repo.payrollGroups.slice(0, 12)} “payroll import: company 02 limited to the bridge jobs” by Verdict Test`)
+  t.match(md, /^\| ACME\\\|\\\|SVC_PAYROLL \| `hcm\/pyemptimesheet` \| update \| `02` \| 23-812, 24-820, jobs not in the data, records without a job \| 23-801, 24-803, records that are not job records \| PAYROLL_IMPORT \| basic \|$/m)
 })

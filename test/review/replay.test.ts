@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { extractCommit } from '../../src/review/git.js'
+import { renderMarkdown } from '../../src/review/render-markdown.js'
 import { review } from '../../src/review/review.js'
 import { exitCode } from '../../src/review/report.js'
 import { startCallers } from '../helpers/callers.js'
@@ -79,6 +80,16 @@ t.test('the flips the changes cause, and no others', async (t) => {
     { principal: 'ACME||JSMITH', endpoint: 'jc/jcjob', action: 'retrieve', change: 'allow→deny', roles: ['PROJECT_VIEWER'], line: 2, log },
     { principal: 'ACME||JSMITH', endpoint: 'jc/jcjob', action: 'retrieve', change: 'rows', roles: ['PROJECT_VIEWER'], line: 3, log }
   ])
+  // Each flip names the record it concerned (company, job, id) and the account.
+  t.same(replay.flips.map((f) => f.record), [
+    { company: '01', job: '23-410', id: 'SC-9' },
+    { company: '01', job: '23-415', id: '23-415' },
+    null
+  ])
+  const md = renderMarkdown(r)
+  t.match(md, /^\| ACME\\\|\\\|JSMITH \| `jc\/jcjob` \| company 01, job 23-415, id 23-415 \| retrieve \| allow→deny \|/m)
+  t.match(md, /^\| ACME\\\|\\\|JSMITH \| `jc\/jcjob` \| collection \| retrieve \| rows \|/m)
+  t.match(md, /^\| account \| endpoint \| record \| action \|/m)
   t.match(replay.flips[0]?.base, /^deny \(api:action_not_granted\)$/)
   t.match(replay.flips[0]?.head, /^allow \(api:role_grants_action, application:job_in_group\)$/)
   t.match(replay.flips[1]?.head, /application:job_not_in_groups/)

@@ -90,18 +90,22 @@ t.test('values from data are escaped: a hostile account name stays text in the b
   const report: Report = {
     format: REPORT_FORMAT,
     command: 'diff',
-    base: { label: '<b>base</b>', commit: null, digest: 'sha256:x' },
-    head: { label: 'head', commit: null, digest: 'sha256:y' },
+    base: { label: '<b>base</b>', commit: null, subject: null, author: null, digest: 'sha256:x' },
+    head: { label: 'head', commit: '0123456789abcdef0123456789abcdef01234567', subject: '<i>subject</i>', author: '<u>author</u>', digest: 'sha256:y' },
     summary: summarize(null, null, []),
     access: {
       rights: { granted: [{ principal: hostile, kind: 'service_account', endpoint: 'jc/jcjob', action: 'retrieve', roles: ['R<1>'], via: ['basic'], rows: 'all rows' }], revoked: [] },
       scope: { gained: [], lost: [] },
+      records: {
+        gained: [],
+        lost: [{ principal: hostile, endpoint: 'jc/jcjob', action: 'update', company: '<s>01</s>', records: ['<em>j</em>'], scope: '<em>j</em>', keeps: '<q>k</q>', roles: ['R<1>'], via: ['basic'] }]
+      },
       decisions: [],
       principals: { added: [], removed: [], changed: [], clients: [] },
       roles: { added: [], removed: [], rightsAdded: [], rightsRemoved: [] },
       roleMatrix: [],
       principalMatrix: [{ row: hostile, endpoint: 'jc/jcjob', action: 'retrieve', base: false, head: true }],
-      space: { routes: 1, accounts: 1, endpoints: 1, actions: 4, evaluations: 4 }
+      space: { routes: 1, accounts: 1, endpoints: 1, actions: 4, evaluations: 4, records: 1, recordEvaluations: 4 }
     },
     replay: null,
     notCovered: [{ item: '</td><script>x</script>', reason: 'r' }],
@@ -111,7 +115,9 @@ t.test('values from data are escaped: a hostile account name stays text in the b
   const file = join(out, 'hostile.html')
   await writeFile(file, renderHtml(report))
   const dom = await renderedDom(file)
-  t.notMatch(dom, /<img|<script|<b>base/)
+  t.notMatch(dom, /<img|<script|<b>base|<i>|<u>|<em>|<q>|<s>/)
+  t.match(dom, /0123456789ab “&lt;i&gt;subject&lt;\/i&gt;” by &lt;u&gt;author&lt;\/u&gt;/)
+  t.match(dom, /<td>&lt;s&gt;01&lt;\/s&gt;<\/td><td class="removed">&lt;em&gt;j&lt;\/em&gt;<\/td><td>&lt;q&gt;k&lt;\/q&gt;<\/td>/)
   t.match(dom, /&lt;img src=x onerror="alert\(1\)"&gt;ACME\|\|EVIL/)
   t.match(dom, /&lt;\/td&gt;&lt;script&gt;x&lt;\/script&gt;/)
 })
