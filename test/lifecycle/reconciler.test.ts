@@ -9,7 +9,6 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import Fastify from 'fastify'
-import fp from 'fastify-plugin'
 import t from 'tap'
 import engine from '../../src/lifecycle/index.js'
 import { digestPolicySources } from '../../src/lifecycle/sources.js'
@@ -31,7 +30,7 @@ const watchUnavailable: typeof watchPolicyDir = () => {
 t.test('without file-system events, the reconciler alone picks up a change', async (t) => {
   const dir = await copyPolicies(t)
   const app = Fastify({ logger: false })
-  await app.register(fp(engine), { policy: testConfig({ policy: { dir, reconcileIntervalMs: 250 } }).policy, watchDir: watchUnavailable })
+  await app.register(engine, { policy: testConfig({ policy: { dir, reconcileIntervalMs: 250 } }).policy, watchDir: watchUnavailable })
   await app.register(healthRoute)
   t.teardown(() => app.close())
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
