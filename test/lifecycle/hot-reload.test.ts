@@ -12,6 +12,9 @@ import { startCallers } from '../helpers/callers.js'
 import { buildAppWithStore as buildApp, copyPolicies, waitFor } from '../engine/helpers.js'
 import { now, startLoad } from './load.js'
 
+// Compiles under load on a shared machine: more than tap's default 30 s per file.
+t.setTimeout(120_000)
+
 t.test('a syntax error hot-reloaded under load: no request fails, the last good policy answers, the fix is picked up', async (t) => {
   const policies = await copyPolicies(t)
   const callers = await startCallers()

@@ -19,6 +19,9 @@ import healthRoute from '../../src/routes/health.js'
 import { buildAppWithStore, copyPolicies, waitFor } from '../engine/helpers.js'
 
 const run = promisify(execFile)
+
+// Compiles under load on a shared machine: more than tap's default 30 s per file.
+t.setTimeout(120_000)
 const API_DATA = join('erp', 'api', 'data.yaml')
 interface Health { status: string, policy: PolicyStatus }
 

@@ -16,6 +16,7 @@ import { buildAppWithStore as buildApp, copyPolicies, tempDir, waitFor } from '.
 import { now, startLoad } from './load.js'
 
 const run = promisify(execFile)
+// Eighteen reloads under load: more than tap's default 30 s per file.
 t.setTimeout(240_000)
 
 const PATH = '/cmictest/hcm-rest-api/rest/1/pyemployee'
