@@ -27,7 +27,7 @@ _data := {
 		},
 		"access": {"A": {"01": {"groups": ["G"]}}, "U": {"01": {"groups": ["MASTER"]}, "02": {"groups": ["H"]}}},
 	},
-	"objects": {"jcjob": {"module": "jc", "company_field": "C", "job_field": "J"}},
+	"objects": {"jcjob": {"module": "jc", "scope": "job", "company_field": "C", "job_field": "J"}},
 }
 
 _in(principal, action, resource) := object.union(
