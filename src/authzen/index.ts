@@ -133,7 +133,7 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
 
   fastify.post<{ Body: EvaluationRequest }>(PATHS.evaluation, {
     bodyLimit: opts.bodyLimit,
-    schema: { body: EvaluationRequestSchema, tags, summary: 'AuthZEN: one access evaluation', description: 'May the subject perform the action on the resource? `{ decision }`; `context.reasons` when `options.include_reasons` is true.' }
+    schema: { body: EvaluationRequestSchema, tags, operationId: 'authzenEvaluation', summary: 'AuthZEN: one access evaluation', description: 'May the subject perform the action on the resource? `{ decision }`; `context.reasons` when `options.include_reasons` is true.' }
   }, async (request) => {
     const policy = currentPolicy(fastify)
     return answer(evaluate(policy, model, toQuery(request.body)), request.body.options?.include_reasons === true)
@@ -141,7 +141,7 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
 
   fastify.post<{ Body: EvaluationsRequest }>(PATHS.evaluations, {
     bodyLimit: opts.batchBodyLimit,
-    schema: { body: EvaluationsRequestSchema, tags, summary: 'AuthZEN: many access evaluations', description: `Up to ${MAX_EVALUATIONS} evaluations; top-level subject, action, resource and context are defaults. options.evaluations_semantic: execute_all (default), deny_on_first_deny, permit_on_first_permit. An item that cannot be evaluated is \`decision: false\` with \`context.error\`.` }
+    schema: { body: EvaluationsRequestSchema, tags, operationId: 'authzenEvaluations', summary: 'AuthZEN: many access evaluations', description: `Up to ${MAX_EVALUATIONS} evaluations; top-level subject, action, resource and context are defaults. options.evaluations_semantic: execute_all (default), deny_on_first_deny, permit_on_first_permit. An item that cannot be evaluated is \`decision: false\` with \`context.error\`.` }
   }, async (request) => {
     const body = request.body
     const includeReasons = body.options?.include_reasons === true
@@ -187,7 +187,7 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
 
   fastify.post<{ Body: SubjectSearchRequest }>(PATHS.subject, {
     bodyLimit: opts.bodyLimit,
-    schema: { body: SubjectSearchRequestSchema, tags, summary: 'AuthZEN: subject search', description: 'The subjects of the given type that may perform the action on the resource, `{ type, id }` each, paged.' }
+    schema: { body: SubjectSearchRequestSchema, tags, operationId: 'authzenSearchSubject', summary: 'AuthZEN: subject search', description: 'The subjects of the given type that may perform the action on the resource, `{ type, id }` each, paged.' }
   }, async (request) => {
     const body = request.body
     const policy = currentPolicy(fastify)
@@ -200,7 +200,7 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
 
   fastify.post<{ Body: ResourceSearchRequest }>(PATHS.resource, {
     bodyLimit: opts.bodyLimit,
-    schema: { body: ResourceSearchRequestSchema, tags, summary: 'AuthZEN: resource search', description: 'The resources of the given type on which the subject may perform the action, paged. ERP records carry their company and job fields in `properties`.' }
+    schema: { body: ResourceSearchRequestSchema, tags, operationId: 'authzenSearchResource', summary: 'AuthZEN: resource search', description: 'The resources of the given type on which the subject may perform the action, paged. ERP records carry their company and job fields in `properties`.' }
   }, async (request) => {
     const body = request.body
     const policy = currentPolicy(fastify)
@@ -211,7 +211,7 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
 
   fastify.post<{ Body: ActionSearchRequest }>(PATHS.action, {
     bodyLimit: opts.bodyLimit,
-    schema: { body: ActionSearchRequestSchema, tags, summary: 'AuthZEN: action search', description: 'The actions the subject may perform on the resource, `{ name }` each, paged.' }
+    schema: { body: ActionSearchRequestSchema, tags, operationId: 'authzenSearchAction', summary: 'AuthZEN: action search', description: 'The actions the subject may perform on the resource, `{ name }` each, paged.' }
   }, async (request) => {
     const body = request.body
     const policy = currentPolicy(fastify)
@@ -222,7 +222,7 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
   })
 
   fastify.get(PATHS.metadata, {
-    schema: { tags, summary: 'AuthZEN: PDP metadata', description: 'The endpoints of this policy decision point. Public: no credential needed.' }
+    schema: { tags, operationId: 'authzenMetadata', summary: 'AuthZEN: PDP metadata', description: 'The endpoints of this policy decision point. Public: no credential needed.' }
   }, async (request) => {
     const base = (config.policyDecisionPoint ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '')
     return {
