@@ -196,11 +196,11 @@ function table (header, rows) {
 async function main () {
   const dist = (file) => pathToFileURL(join(root, 'dist', file)).href
   if (!existsSync(join(root, 'dist', 'engine', 'compiler.js'))) fail('dist/ is missing: run `npm run build` first (or `npm run bench`)')
-  const { compilePolicies } = await import(dist('engine/compiler.js'))
+  const { compilePolicies } = await import(dist('toolchain/compiler.js'))
   const { loadDecisionPolicy } = await import(dist('engine/policy.js'))
   const { toPolicyResult } = await import(dist('engine/result.js'))
   const { actionOf, endpointOf } = await import(dist('engine/input.js'))
-  const { opaBinary } = await import(dist('engine/opa-cli.js'))
+  const { opaBinary } = await import(dist('toolchain/opa-cli.js'))
   const { writeDevSecrets, secretFileName } = await import(dist('cli/dev-secrets.js'))
 
   const opaBin = opaBinary()

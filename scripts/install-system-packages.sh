@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Installs, from Debian's packages, the system programs the test suite uses and
-# npm cannot provide: PostgreSQL (database tests on a real server) and Chromium
-# (the HTML audit report rendered headless). Installs only what is missing.
+# Installs, from Debian's packages, the system programs that `npm run test:browser`
+# (and CI) use and npm cannot provide: Chromium (the auditors' HTML report
+# rendered headless). `npm test` needs none of them. Installs only what is
+# missing; needs root (or sudo). Add a package as "<debian package>:<command>".
 set -euo pipefail
 
+packages=(
+  chromium:chromium
+)
+
 need=()
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-[ ${#need[@]} -eq 0 ] && { echo "system packages: postgresql and chromium present"; exit 0; }
+for entry in "${packages[@]}"; do
+  command -v "${entry#*:}" >/dev/null 2>&1 || need+=("${entry%%:*}")
+done
+[ ${#need[@]} -eq 0 ] && { echo "system packages: all present"; exit 0; }
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then

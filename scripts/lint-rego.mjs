@@ -3,7 +3,10 @@
 // installed here. It parses each file with `opa parse` and checks:
 //   package-path    the package mirrors the folder under policies/
 //                   (policies/verdict/api/x.rego -> package verdict.api)
-//   test-placement  x_test.rego sits beside x.rego, in package <pkg>_test
+//   test-placement  x_test.rego sits beside x.rego, in package <pkg>_test; a
+//                   tenant's own tests sit beside its data instead (a folder
+//                   with data files and no policy .rego, e.g. policies/erp/
+//                   acme_test.rego in package erp_test)
 //   metadata        every non-test package has a `# METADATA` block with a
 //                   description (package scope), and every public rule (name
 //                   not starting with `_`) has METADATA with a description
@@ -13,7 +16,7 @@
 //
 // Usage: node scripts/lint-rego.mjs [policies-dir]
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -63,6 +66,13 @@ for (const file of regoFiles(root)) {
 }
 
 const isTest = (file) => file.endsWith('_test.rego')
+const DATA_FILES = new Set(['data.json', 'data.yaml', 'data.yml'])
+// A folder of tenant data: it (or a folder under it) holds data files, and it
+// holds no policy .rego of its own.
+const holdsData = (dir) => readdirSync(dir, { withFileTypes: true }).some((e) =>
+  e.isDirectory() ? holdsData(join(dir, e.name)) : DATA_FILES.has(e.name))
+const isDataFolder = (dir) => statSync(dir).isDirectory() && holdsData(dir) &&
+  !readdirSync(dir).some((name) => name.endsWith('.rego') && !isTest(name))
 const folderPackage = (file) => relative(root, dirname(file)).split(sep).filter(Boolean).join('.')
 
 // package-path and test-placement
@@ -77,8 +87,8 @@ for (const { file, pkg, line } of parsed) {
     continue
   }
   const tested = join(dirname(file), basename(file).replace(/_test\.rego$/, '.rego'))
-  if (!existsSync(tested)) {
-    report(file, line, 'test-placement', `${basename(file)} has no ${basename(tested)} beside it`)
+  if (!existsSync(tested) && !isDataFolder(dirname(file))) {
+    report(file, line, 'test-placement', `${basename(file)} has no ${basename(tested)} beside it (nor is it a tenant's test beside its data)`)
   }
   if (pkg !== `${folder}_test`) report(file, line, 'test-placement', `test package ${pkg} should be ${folder}_test`)
 }

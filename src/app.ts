@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import decisionLog from './decision-log/index.js'
 import authn from './authn/index.js'
+import authzen from './authzen/index.js'
 import type { Config } from './config.js'
 import engine from './lifecycle/index.js'
 import { registerErrorHandling } from './http/errors.js'
@@ -37,6 +38,7 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
 
   await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes, paths: config.server.paths })
   await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server), paths: config.server.paths })
+  await fastify.register(authzen, { config: config.authzen, authn: config.authn, bodyLimit: config.server.bodyLimitBytes, batchBodyLimit: batchBodyLimit(config.server) })
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)
   await fastify.register(openapiRoute)

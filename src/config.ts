@@ -12,6 +12,7 @@ import { DEFAULT_PATH_VOCABULARY } from './engine/input.js'
 import { ConfigInvalidError } from './errors.js'
 import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
 import { StatusConfigSchema } from './status/config.js'
+import { AuthzenConfigSchema, authzenConfigProblems } from './authzen/config.js'
 
 export const SERVER_DEFAULTS = {
   requestTimeoutMs: 20_000,
@@ -66,7 +67,8 @@ export const ConfigSchema = Type.Object({
   policy: Type.Object(PolicyConfigSchema.properties, { additionalProperties: false, default: {}, description: PolicyConfigSchema.description }),
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
   decisionLogs: DecisionLogsConfigSchema,
-  status: Type.Optional(StatusConfigSchema)
+  status: Type.Optional(StatusConfigSchema),
+  authzen: AuthzenConfigSchema
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -113,6 +115,8 @@ export function parseConfig (raw: unknown, env: Env = {}): Config {
   const config = withDefaults as Config
   const policyProblems = [...policyConfigProblems(config.policy), ...tlsConfigProblems(config.server.tls)]
   if (policyProblems.length > 0) throw new ConfigInvalidError(policyProblems.join('; '))
+  const authzenProblems = authzenConfigProblems(config.authzen)
+  if (authzenProblems.length > 0) throw new ConfigInvalidError(authzenProblems.join('; '))
   try {
     // The rules a schema cannot say (one key source per issuer, per-profile
     // requirements) are checked now, so a bad issuer stops the start.

@@ -39,6 +39,13 @@ export const PolicyBundleError = createError('POLICY_BUNDLE_INVALID', 'policy bu
 // object's mapping, a value that is not a scalar): a policy defect, never an allow.
 export const SqlRenderError = createError('SQL_RENDER_FAILED', 'the row filter cannot be rendered as SQL: %s', 500)
 
+// AuthZEN Authorization API (src/authzen): the PEP's credential, the request's
+// content type, and search page tokens
+export const PepUnauthenticatedError = createError('PEP_UNAUTHENTICATED', '%s', 401)
+export const PepNotAllowedError = createError('PEP_NOT_ALLOWED', '%s', 403)
+export const RequestNotJsonError = createError('REQUEST_NOT_JSON', 'send the request as a JSON object with Content-Type: application/json', 400)
+export const PageTokenInvalidError = createError('PAGE_TOKEN_INVALID', 'page.token %s', 400)
+
 // Configuration (raised at start-up, before anything listens)
 export const ConfigInvalidError = createError('CONFIG_INVALID', 'configuration is invalid: %s', 500)
 

@@ -9,6 +9,8 @@ import { revisionLine } from '../review/render-markdown.js'
 export const ACCESS_USAGE = `  --ref <rev>        ask a git revision's policies (default: the policies directory as it is)
   --policies <dir>   the policies directory (default: policies; with --ref, its path in the repository)
   --repo <dir>       with --ref: a directory in the git repository (default: the current directory)
+  --data <path>      what-if: lay edited data over the policies first (a directory of data files at
+                     their paths under policies/, or one JSON/YAML document at the data root)
   --entrypoint <e>   the decision entrypoint (default: verdict/decision)
   --format <f>       text (default; a Markdown table) or json
   -o, --output <file> write the answer there instead of stdout
@@ -20,16 +22,18 @@ export const ACCESS_OPTIONS = {
   ref: { type: 'string' },
   policies: { type: 'string', default: 'policies' },
   repo: { type: 'string' },
+  data: { type: 'string' },
   entrypoint: { type: 'string', default: 'verdict/decision' },
   format: { type: 'string', default: 'text' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
-export function accessOptions (values: { ref?: string, policies?: string, repo?: string, entrypoint?: string }): AccessOptions {
+export function accessOptions (values: { ref?: string, policies?: string, repo?: string, entrypoint?: string, data?: string }): AccessOptions {
   const options: AccessOptions = { policies: values.policies ?? 'policies', entrypoint: values.entrypoint ?? 'verdict/decision' }
   if (values.ref !== undefined) options.ref = values.ref
   if (values.repo !== undefined) options.repo = values.repo
+  if (values.data !== undefined) options.data = values.data
   return options
 }
 

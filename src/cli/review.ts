@@ -16,6 +16,9 @@ export const COMMON_USAGE = `  --format <f>       markdown (default; for a pull-
   -o, --output <file> write the report there instead of stdout
   --fail-on <what>   which changes make the exit code 1: any (default), grants (new access only:
                      rights granted, job scope gained, principals added, deny→allow), revokes
+  --data <path>      what-if: lay edited data over the head before evaluating it, without a commit
+                     (a directory of data files at their paths under policies/, or one JSON/YAML
+                     document at the data root); without a head ref the head is the base with it
   --repo <dir>       a directory in the git repository (default: the current directory)
   --policies <path>  the policies directory in the repository (default: policies)
   --entrypoint <e>   the decision entrypoint (default: verdict/decision)
@@ -40,6 +43,7 @@ export async function runReview (command: 'diff' | 'replay', args: string[], usa
       entrypoint: { type: 'string', default: 'verdict/decision' },
       log: { type: 'string', multiple: true },
       replay: { type: 'string', multiple: true },
+      data: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -65,6 +69,7 @@ export async function runReview (command: 'diff' | 'replay', args: string[], usa
       access: command === 'diff',
       logs
     }
+    if (values.data !== undefined) options.data = values.data
   } catch (err) {
     if (err instanceof UsageError) return usageError(command, err.message, usage)
     throw err

@@ -8,17 +8,18 @@
 //   }).execute()
 //
 // The semantics are those of the policy's single-record check and of Verdict's
-// own SQL renderer (src/rows/sql.ts), not SQL's three-valued logic: a NULL
-// column equals null and differs from every value (eq null is IS NULL, ne and
-// nin match NULL columns, a null in an `in` list matches NULL), `in []` selects
-// nothing, and `not` is pushed down to the leaves so NULL can only ever mean
-// "no". Values always travel as parameters; identifiers only come from
-// `columns`. Anything this helper does not understand throws: a scope it cannot
-// apply must never turn into an unfiltered query.
+// own SQL renderer, decided once for both in src/rows/predicate.ts: the filter
+// becomes a predicate with no NOT and with NULL spelled out (a NULL column
+// equals null and differs from every value; `in []` selects nothing), which
+// this file only prints as Kysely SQL. Values always travel as parameters;
+// identifiers only come from `columns`. Anything this helper does not
+// understand throws: a scope it cannot apply must never turn into an
+// unfiltered query.
 //
 // kysely is an optional peer dependency: only `sql` is needed at run time.
 import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely'
-import type { Condition, FieldCondition, Rows } from '../rows/ucast.js'
+import { PredicateError, toPredicate, type Predicate } from '../rows/predicate.js'
+import type { Rows } from '../rows/ucast.js'
 
 export interface ApplyRowsOptions {
   /**
@@ -40,10 +41,6 @@ export class RowsFilterError extends Error {
     this.code = code
   }
 }
-
-type Scalar = string | number | boolean | null
-
-const MAX_DEPTH = 64
 
 /**
  * The query restricted to the rows the decision allows: `all` leaves it as it
@@ -68,7 +65,7 @@ export function rowsCondition (rows: Rows, options: ApplyRowsOptions): Expressio
   switch (rows.kind) {
     case 'all': return undefined
     case 'none': return FALSE()
-    case 'conditional': return condition(rows.filter, true, 0, options)
+    case 'conditional': return condition(rows.filter, options)
     default: throw new RowsFilterError('ROWS_INVALID', `rows.kind ${JSON.stringify(String((rows as { kind?: unknown }).kind)).slice(0, 40)} is not all, none or conditional`)
   }
 }
@@ -77,101 +74,52 @@ export function rowsCondition (rows: Rows, options: ApplyRowsOptions): Expressio
 const TRUE = (): RawBuilder<SqlBool> => sql<SqlBool>`1 = 1`
 const FALSE = (): RawBuilder<SqlBool> => sql<SqlBool>`1 = 0`
 
-/** The condition (positive) or its negation, as SQL that is TRUE exactly when it holds. */
-function condition (c: Condition, positive: boolean, depth: number, options: ApplyRowsOptions): RawBuilder<SqlBool> {
-  if (depth > MAX_DEPTH) throw new RowsFilterError('ROWS_INVALID', `the filter nests deeper than ${MAX_DEPTH} levels`)
-  if (c === null || typeof c !== 'object') throw new RowsFilterError('ROWS_INVALID', 'a condition is not an object')
-  if (c.type === 'field') return field(c, positive, options)
-  if (c.type !== 'compound' || !Array.isArray(c.value)) throw new RowsFilterError('ROWS_INVALID', 'a condition is neither a field nor a compound condition')
-  switch (c.operator) {
-    case 'not': {
-      if (c.value.length !== 1) throw new RowsFilterError('ROWS_INVALID', `"not" takes exactly one condition, got ${c.value.length}`)
-      return condition(c.value[0] as Condition, !positive, depth + 1, options)
+function condition (filter: unknown, options: ApplyRowsOptions): RawBuilder<SqlBool> {
+  let predicate: Predicate
+  try {
+    predicate = toPredicate(filter as Parameters<typeof toPredicate>[0])
+  } catch (err) {
+    if (err instanceof PredicateError) throw new RowsFilterError(err.code, err.message)
+    throw err
+  }
+  return print(predicate, options)
+}
+
+function print (p: Predicate, options: ApplyRowsOptions): RawBuilder<SqlBool> {
+  switch (p.kind) {
+    case 'true': return TRUE()
+    case 'false': return FALSE()
+    case 'and': case 'or': return group(p.parts.map((part) => print(part, options)), p.kind)
+    case 'null': {
+      const column = columnOf(p.field, options)
+      return p.negated ? sql<SqlBool>`${column} is not null` : sql<SqlBool>`${column} is null`
     }
-    case 'and':
-    case 'or': {
-      // not(a and b) = not a or not b; an empty and is true, an empty or false.
-      const conjunction = (c.operator === 'and') === positive
-      const parts = c.value.map((child) => condition(child, positive, depth + 1, options))
-      if (parts.length === 0) return conjunction ? TRUE() : FALSE()
-      return group(parts, conjunction ? 'and' : 'or')
+    case 'compare': {
+      const column = columnOf(p.field, options)
+      return orNull(sql<SqlBool>`${column} ${sql.raw(p.op)} ${p.value}`, column, p.orNull)
     }
-    default:
-      throw new RowsFilterError('ROWS_INVALID', `unknown compound operator ${JSON.stringify(String((c as { operator?: unknown }).operator)).slice(0, 40)}`)
+    case 'in': {
+      const column = columnOf(p.field, options)
+      const test = p.negated ? sql<SqlBool>`${column} not in (${sql.join(p.values)})` : sql<SqlBool>`${column} in (${sql.join(p.values)})`
+      return orNull(test, column, p.orNull)
+    }
   }
 }
 
-function field (c: FieldCondition, positive: boolean, options: ApplyRowsOptions): RawBuilder<SqlBool> {
-  const column = columnOf(c.field, options)
-  switch (c.operator) {
-    case 'eq': return equals(column, scalar(c), positive)
-    case 'ne': return equals(column, scalar(c), !positive)
-    case 'in': return member(column, list(c), positive)
-    case 'nin': return member(column, list(c), !positive)
-    case 'lt': case 'lte': case 'gt': case 'gte': {
-      const value = scalar(c)
-      if (value === null) throw new RowsFilterError('VALUE_INVALID', `"${c.operator}" on ${c.field} compares with null`)
-      // not(c < v) is c >= v for a non-NULL column; a NULL column matches no comparison.
-      const op = sql.raw(positive ? COMPARISON[c.operator] : COMPARISON[NEGATED[c.operator]])
-      const test = sql<SqlBool>`${column} ${op} ${value}`
-      return positive ? test : sql<SqlBool>`(${test} or ${column} is null)`
-    }
-    default:
-      throw new RowsFilterError('ROWS_INVALID', `unknown field operator ${JSON.stringify(String((c as { operator?: unknown }).operator)).slice(0, 40)}`)
-  }
+function orNull (test: RawBuilder<SqlBool>, column: RawBuilder<unknown>, withNull: boolean): RawBuilder<SqlBool> {
+  return withNull ? sql<SqlBool>`(${test} or ${column} is null)` : test
 }
-
-function equals (column: RawBuilder<unknown>, value: Scalar, positive: boolean): RawBuilder<SqlBool> {
-  if (value === null) return positive ? sql<SqlBool>`${column} is null` : sql<SqlBool>`${column} is not null`
-  return positive ? sql<SqlBool>`${column} = ${value}` : sql<SqlBool>`(${column} <> ${value} or ${column} is null)`
-}
-
-function member (column: RawBuilder<unknown>, values: Scalar[], positive: boolean): RawBuilder<SqlBool> {
-  const hasNull = values.includes(null)
-  const present = values.filter((v) => v !== null)
-  if (positive) {
-    const parts: Array<RawBuilder<SqlBool>> = []
-    if (present.length > 0) parts.push(sql<SqlBool>`${column} in (${sql.join(present)})`)
-    if (hasNull) parts.push(sql<SqlBool>`${column} is null`)
-    return parts.length === 0 ? FALSE() : group(parts, 'or')
-  }
-  // NOT IN is false-or-NULL for a NULL column: right exactly when null is listed.
-  if (present.length === 0) return hasNull ? sql<SqlBool>`${column} is not null` : TRUE()
-  const notIn = sql<SqlBool>`${column} not in (${sql.join(present)})`
-  return hasNull ? notIn : sql<SqlBool>`(${notIn} or ${column} is null)`
-}
-
-const COMPARISON = { lt: '<', lte: '<=', gt: '>', gte: '>=' } as const
-const NEGATED = { lt: 'gte', lte: 'gt', gt: 'lte', gte: 'lt' } as const
 
 function group (parts: Array<RawBuilder<SqlBool>>, joiner: 'and' | 'or'): RawBuilder<SqlBool> {
   if (parts.length === 1) return parts[0] as RawBuilder<SqlBool>
   return sql<SqlBool>`(${sql.join(parts, sql.raw(` ${joiner} `))})`
 }
 
-function columnOf (fieldName: unknown, options: ApplyRowsOptions): RawBuilder<unknown> {
-  if (typeof fieldName !== 'string') throw new RowsFilterError('ROWS_INVALID', 'a field condition has no field name')
+function columnOf (fieldName: string, options: ApplyRowsOptions): RawBuilder<unknown> {
   const columns = options?.columns
   const column = columns !== null && typeof columns === 'object' && Object.hasOwn(columns, fieldName) ? columns[fieldName] : undefined
   if (typeof column !== 'string' || column === '') {
     throw new RowsFilterError('FIELD_UNMAPPED', `field ${JSON.stringify(fieldName).slice(0, 80)} of the row filter has no column in options.columns`)
   }
   return sql.ref(column)
-}
-
-function isScalar (value: unknown): value is Scalar {
-  return value === null || typeof value === 'string' || typeof value === 'boolean' ||
-    (typeof value === 'number' && Number.isFinite(value))
-}
-
-function scalar (c: FieldCondition): Scalar {
-  if (!isScalar(c.value)) throw new RowsFilterError('VALUE_INVALID', `"${c.operator}" on ${JSON.stringify(c.field).slice(0, 80)} needs a string, number, boolean or null`)
-  return c.value
-}
-
-function list (c: FieldCondition): Scalar[] {
-  if (!Array.isArray(c.value) || !c.value.every(isScalar)) {
-    throw new RowsFilterError('VALUE_INVALID', `"${c.operator}" on ${JSON.stringify(c.field).slice(0, 80)} needs a list of strings, numbers, booleans or nulls`)
-  }
-  return c.value
 }

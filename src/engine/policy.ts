@@ -15,6 +15,8 @@ export interface PolicyIdentity { revision: string, digest: string }
 
 export interface DecisionPolicy extends PolicyIdentity {
   readonly entrypoint: string
+  /** The bundle's data document as JSON text (AuthZEN search lists its candidates from it). */
+  readonly dataJson: Buffer
   /** The endpoints ("module/resource") the policy data names; undefined when it has no `erp` data. */
   readonly endpoints?: ReadonlySet<string> | undefined
   evaluate (input: PolicyInput): PolicyResult
@@ -35,6 +37,7 @@ export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: stri
     revision: bundle.revision,
     digest: bundle.digest,
     entrypoint,
+    dataJson: bundle.dataJson,
     endpoints: endpointsOf(bundle),
     evaluate (input: PolicyInput): PolicyResult {
       let resultSet: unknown

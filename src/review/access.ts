@@ -2,7 +2,7 @@
 // Both read the access space `verdict diff` enumerates (src/review/space.ts) and
 // its evaluation (src/review/evaluate.ts), asked of one revision instead of two,
 // so the answers and the diff cannot disagree about what the policy allows.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Action } from '../engine/result.js'
@@ -14,6 +14,7 @@ import type { RevisionInfo } from './report.js'
 import { ReviewError } from './review-error.js'
 import { loadDirectory, loadRevision, type Revision } from './revision.js'
 import { describeScope } from './scope.js'
+import { applyData } from './what-if.js'
 import { ACTIONS, enumerateSpace, inputFor, type EndpointRef, type RecordRef, type Route, type Space } from './space.js'
 
 export interface AccessOptions {
@@ -24,6 +25,8 @@ export interface AccessOptions {
   ref?: string
   /** a directory in the git repository (with `ref`; default: the current directory) */
   repo?: string
+  /** what-if data laid over the policies (src/review/what-if.ts) */
+  data?: string
 }
 
 /** One revision asked every question of its access space. */
@@ -38,13 +41,21 @@ export interface AccessTable {
 
 export async function loadAccessTable (options: AccessOptions): Promise<AccessTable> {
   let revision: Revision
-  if (options.ref === undefined) {
+  if (options.ref === undefined && options.data === undefined) {
     revision = await loadDirectory(options.policies, options.entrypoint)
   } else {
-    const repo = await repoRoot(options.repo ?? process.cwd())
     const scratch = await mkdtemp(join(tmpdir(), 'verdict-access-'))
     try {
-      revision = await loadRevision({ repo, ref: options.ref, policiesPath: options.policies, entrypoint: options.entrypoint }, scratch, 'rev')
+      if (options.ref === undefined) {
+        // What-if on the directory: a scratch copy takes the edited data, the directory stays as it is.
+        const copy = join(scratch, 'policies')
+        await cp(options.policies, copy, { recursive: true }).catch((err: Error) => { throw new ReviewError(`cannot read ${options.policies}: ${err.message}`) })
+        await applyData(copy, options.data as string)
+        revision = { ...await loadDirectory(copy, options.entrypoint), label: `${options.policies} with --data ${options.data as string}` }
+      } else {
+        const repo = await repoRoot(options.repo ?? process.cwd())
+        revision = await loadRevision({ repo, ref: options.ref, policiesPath: options.policies, entrypoint: options.entrypoint, ...(options.data !== undefined ? { data: options.data } : {}) }, scratch, 'rev')
+      }
     } finally {
       await rm(scratch, { recursive: true, force: true })
     }

@@ -48,7 +48,7 @@ const KNOWN_KEYS: Record<string, string[]> = {
   'erp.api': ['roles', 'assignments', 'bypass'],
   'erp.security': ['companies', 'jobs', 'groups', 'access']
 }
-const OBJECT_KEYS = new Set(['module', 'description', 'company_field', 'job_field', 'rows_without_job', 'job_when', 'sql'])
+const OBJECT_KEYS = new Set(['module', 'description', 'scope', 'company_field', 'job_field', 'rows_without_job', 'job_when', 'sql'])
 
 export function readModel (data: unknown, label: string): ErpModel {
   const notCovered: NotCovered[] = []

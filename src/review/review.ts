@@ -25,6 +25,8 @@ export interface ReviewOptions {
   access: boolean
   /** decision logs to replay */
   logs?: string[]
+  /** what-if data laid over the head (src/review/what-if.ts); without a head ref the head is the base revision with it */
+  data?: string
 }
 
 const info = (r: Revision): RevisionInfo => ({ label: r.label, commit: r.commit, subject: r.subject, author: r.author, digest: r.policy.digest })
@@ -38,7 +40,8 @@ export async function review (options: ReviewOptions): Promise<Report> {
   const scratch = await mkdtemp(join(tmpdir(), 'verdict-review-'))
   try {
     const base = await loadRevision({ repo, ref: options.base, policiesPath, entrypoint }, scratch, 'base')
-    const head = await loadRevision({ repo, ref: options.head, policiesPath, entrypoint }, scratch, 'head')
+    const headRef = options.data !== undefined && options.head === undefined ? options.base : options.head
+    const head = await loadRevision({ repo, ref: headRef, policiesPath, entrypoint, ...(options.data !== undefined ? { data: options.data } : {}) }, scratch, 'head')
     const baseModel = readModel(base.data, `base ${base.label}`)
     const headModel = readModel(head.data, `head ${head.label}`)
     const notCovered = [...baseModel.notCovered, ...headModel.notCovered]

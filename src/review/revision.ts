@@ -8,6 +8,7 @@ import { compilePolicies } from '../toolchain/compiler.js'
 import { loadDecisionPolicy, type DecisionPolicy } from '../engine/policy.js'
 import { copyWorkingTree, extractCommit, resolveRef } from './git.js'
 import { ReviewError } from './review-error.js'
+import { applyData } from './what-if.js'
 
 export interface RevisionSpec {
   repo: string
@@ -16,6 +17,8 @@ export interface RevisionSpec {
   /** the policies directory, relative to the repository */
   policiesPath: string
   entrypoint: string
+  /** what-if data laid over the revision's policies before compiling (src/review/what-if.ts) */
+  data?: string
 }
 
 export interface Revision {
@@ -40,7 +43,10 @@ const compiled = new Map<string, Promise<Compiled>>()
 async function compile (dir: string, entrypoint: string, revision: string): Promise<Compiled> {
   let bundle
   try {
-    bundle = await compilePolicies({ dir, entrypoint, revision })
+    // Data the schema refuses is still compared: a review shows what such a
+    // revision would do (and names what it cannot cover); `verdict check` and the
+    // loader refuse it.
+    bundle = await compilePolicies({ dir, entrypoint, revision, checkData: false })
   } catch (err) {
     throw new ReviewError(`the policies of ${revision} do not compile: ${(err as Error).message}`)
   }
@@ -61,13 +67,21 @@ export async function loadDirectory (dir: string, entrypoint: string): Promise<R
 /** Copies the revision's policies under `scratch/<slot>` and compiles them. */
 export async function loadRevision (spec: RevisionSpec, scratch: string, slot: string): Promise<Revision> {
   const dest = join(scratch, slot)
+  const whatIf = spec.data !== undefined ? ` with --data ${spec.data}` : ''
   if (spec.ref === undefined) {
     const dir = await copyWorkingTree(spec.repo, spec.policiesPath, dest)
+    if (spec.data !== undefined) await applyData(dir, spec.data)
     const { policy, data } = await compile(dir, spec.entrypoint, 'working-tree')
-    return { label: 'working tree', ref: null, commit: null, subject: null, author: null, policy, data, dir }
+    return { label: `working tree${whatIf}`, ref: null, commit: null, subject: null, author: null, policy, data, dir }
   }
   const resolved = await resolveRef(spec.repo, spec.ref, spec.policiesPath)
   const dir = await extractCommit(spec.repo, resolved.commit, spec.policiesPath, dest)
+  if (spec.data !== undefined) {
+    // Edited data is not the commit's tree: compiled afresh, never cached under the tree id.
+    await applyData(dir, spec.data)
+    const { policy, data } = await compile(dir, spec.entrypoint, `${resolved.commit.slice(0, 12)}-what-if`)
+    return { label: `${spec.ref}${whatIf}`, ref: spec.ref, commit: resolved.commit, subject: resolved.subject, author: resolved.author, policy, data, dir }
+  }
   const key = `${resolved.tree}\0${spec.entrypoint}`
   let entry = compiled.get(key)
   if (!entry) {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { PolicyCompileError } from '../errors.js'
 import { readBundle, type PolicyBundle } from '../bundle/bundle.js'
 import { runOpaExit } from './opa-cli.js'
+import { checkPolicyData } from './policy-data-check.js'
 
 /** Policy tests sit beside the policies (x_test.rego) and are for `opa test`, not for the served bundle. */
 export const TEST_FILES = '*_test.rego'
@@ -52,14 +53,22 @@ export function formatProblem (p: PolicyProblem): string {
 export interface CheckOptions {
   /** Check the *_test.rego files too (`verdict check`); the served policy leaves them out. */
   includeTests?: boolean
+  /** Check the tenant data against its schema and references (default true; policy-data-check.ts). */
+  data?: boolean
 }
 
 /**
  * `opa check --strict`, with file paths as the caller names the directory. Without
  * the tests, the policy files are checked against the WASM capabilities as well.
- * Returns the problems; none means the policies check.
+ * Then the tenant data (data.erp) against schemas/policy-data.json and its
+ * references. Returns the problems; none means the policies check.
  */
 export async function checkPolicies (dir: string, options: CheckOptions = {}): Promise<PolicyProblem[]> {
+  const regoProblems = await checkRego(dir, options)
+  return [...regoProblems, ...options.data === false ? [] : await checkPolicyData(dir)]
+}
+
+async function checkRego (dir: string, options: CheckOptions): Promise<PolicyProblem[]> {
   const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1']
   if (!options.includeTests) args.push('--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES)
   args.push('.')
@@ -96,11 +105,13 @@ export interface CompileOptions {
   revision?: string
   /** `opa check --strict` before building (default true): a strict error keeps the policy from loading. */
   check?: boolean
+  /** With `check`, the tenant data check too (default true): data that fails it keeps the policy from loading. */
+  checkData?: boolean
 }
 
 export async function compilePolicies (options: CompileOptions): Promise<PolicyBundle> {
   if (options.check !== false) {
-    const problems = await checkPolicies(options.dir)
+    const problems = await checkPolicies(options.dir, { data: options.checkData !== false })
     if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
   }
   const out = await mkdtemp(join(tmpdir(), 'verdict-build-'))

@@ -1,15 +1,13 @@
-// The OPA CLI, pinned and put at .tools/bin/opa by `npm install`
-// (scripts/setup-opa.mjs). OPA_BIN overrides, for machines that provide it.
+// Runs the pinned OPA CLI, wherever opa-binary.ts finds it (OPA_BIN, the
+// checkout's .tools/bin/opa, the per-version cache, PATH).
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { opaBinary } from './opa-binary.js'
+
+export { opaBinary }
 
 const run = promisify(execFile)
-
-export function opaBinary (): string {
-  return process.env.OPA_BIN ?? fileURLToPath(new URL('../../.tools/bin/opa', import.meta.url))
-}
 
 export interface OpaRunResult { stdout: string, stderr: string }
 

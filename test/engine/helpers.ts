@@ -9,22 +9,12 @@ import { readBundleFiles } from '../../src/bundle/bundle.js'
 import { tarGz } from '../../src/toolchain/bundle-writer.js'
 import { wasmBuildArgs } from '../../src/toolchain/compiler.js'
 import { runOpa } from '../../src/toolchain/opa-cli.js'
-import Fastify, { type FastifyInstance } from 'fastify'
-import fp from 'fastify-plugin'
-import verdictApp from '../../src/app.js'
-import { POLICY_DIR, testConfig, type TestAppOptions } from '../helpers/app.js'
+import type { FastifyInstance } from 'fastify'
+import { build, POLICY_DIR, type TestAppOptions } from '../helpers/build.js'
 
-/**
- * buildApp() of test/helpers/app.ts, with the app's decorations visible on the
- * returned instance (the app plugin is encapsulated), so tests can reach
- * `app.policy` — the store and its events.
- */
+/** The app with its store reachable as `app.policy` (the builder is test/helpers/build.ts). */
 export async function buildAppWithStore (opts: TestAppOptions = {}): Promise<FastifyInstance> {
-  const config = testConfig(opts)
-  const app = Fastify({ logger: false, bodyLimit: config.server.bodyLimitBytes })
-  await app.register(fp(verdictApp), { config })
-  await app.ready()
-  return app
+  return await build(undefined, opts)
 }
 
 interface Teardown { teardown: (fn: () => unknown) => void }

@@ -14,15 +14,10 @@ _api := {
 }
 
 _in(user, action, module, resource) := {
-	"principal": {"idp": _idp(user), "erp_user": user},
+	"principal": {"idp": "basic", "erp_user": user},
 	"action": action,
 	"endpoint": {"module": module, "resource": resource},
 }
-
-# An identity provider the account may be authenticated by (example data), else basic.
-_idp(user) := idp if {
-	idp := data.erp.accounts.users[user].idps[0]
-} else := "basic"
 
 _reason(user, action, module, resource) := r if {
 	r := api.reason with input as _in(user, action, module, resource)
@@ -109,81 +104,6 @@ test_unknown_action_is_not_granted if {
 
 # --- the example data ---
 
-_ex(user, action, module, resource) := r if {
-	r := api.reason.code with input as _in(user, action, module, resource)
-}
-
-test_example_two_integrations_differ_on_scmast if {
-	_ex("ACME||SVC_PROCORE", "create", "pm", "scmast") == "role_grants_action"
-	_ex("ACME||SVC_PROCORE", "update", "pm", "scmast") == "role_grants_action"
-	_ex("ACME||SVC_POWERBI", "retrieve", "pm", "scmast") == "role_grants_action"
-	_ex("ACME||SVC_POWERBI", "create", "pm", "scmast") == "action_not_granted"
-	_ex("ACME||SVC_POWERBI", "delete", "pm", "scmast") == "action_not_granted"
-}
-
-test_example_procore_cannot_delete if {
-	_ex("ACME||SVC_PROCORE", "delete", "pm", "scmast") == "action_not_granted"
-	_ex("ACME||SVC_PROCORE", "create", "cm", "cmmast") == "role_grants_action"
-	_ex("ACME||SVC_PROCORE", "update", "jc", "jcjob") == "action_not_granted"
-}
-
-test_example_hr_writer_creates_but_cannot_retrieve_employees if {
-	_ex("ACME||SVC_HRWRITER", "create", "hcm", "pyemployee") == "role_grants_action"
-	_ex("ACME||SVC_HRWRITER", "retrieve", "hcm", "pyemployee") == "action_not_granted"
-}
-
-test_example_payroll if {
-	_ex("ACME||SVC_PAYROLL", "create", "hcm", "pyemptimesheet") == "role_grants_action"
-	_ex("ACME||SVC_PAYROLL", "retrieve", "hcm", "pyemployee") == "role_grants_action"
-	_ex("ACME||SVC_PAYROLL", "create", "hcm", "pyemployee") == "action_not_granted"
-}
-
-test_example_security_admin if {
-	every action in ["create", "retrieve", "update", "delete"] {
-		_ex("ACME||SECADMIN", action, "sys", "jcjobsecgrpuser") == "role_grants_action"
-	}
-	_ex("ACME||SVC_POWERBI", "retrieve", "sys", "jcjobsecgrpuser") == "action_not_granted"
-}
-
-test_example_account_without_role if {
-	_ex("ACME||SVC_LEGACY_FTP", "retrieve", "jc", "jcjob") == "no_api_role"
-	_ex("ACME||SVC_LEGACY_FTP", "retrieve", "sys", "currency") == "bypass"
-}
-
-test_example_roles_reference_declared_objects_and_actions if {
-	every _, role in data.erp.api.roles {
-		every key, actions in role.endpoints {
-			_declared(key)
-			every action in actions {
-				action in {"create", "retrieve", "update", "delete"}
-			}
-		}
-	}
-}
-
-test_example_bypass_references_declared_objects if {
-	every key, actions in data.erp.api.bypass {
-		_declared(key)
-		count(actions) > 0
-	}
-}
-
-test_example_assignments_name_known_accounts_and_defined_roles if {
-	every name, roles in data.erp.api.assignments {
-		data.erp.accounts.users[name]
-		every role in roles {
-			data.erp.api.roles[role]
-		}
-	}
-}
-
-_declared(key) if {
-	[module, resource] := split(key, "/")
-	data.erp.objects[resource].module == module
-}
-
-# --- identity provider binding ---
-
 _bound := {"users": {
 	"A": {"kind": "service_account", "idps": ["entra"]},
 	"B": {"kind": "service_account"},
@@ -212,13 +132,4 @@ test_idp_binding_applies_before_the_bypass_list if {
 test_account_without_idps_accepts_every_provider if {
 	_as("B", "okta").code == "role_grants_action"
 	_as("B", "basic").code == "role_grants_action"
-}
-
-test_example_accounts_are_bound_to_their_providers if {
-	# Every example account names its providers, and each names at least one.
-	every user in data.erp.accounts.users {
-		count(user.idps) > 0
-	}
-	r := api.reason.code with input as {"principal": {"idp": "local", "erp_user": "ACME||SVC_PAYROLL"}, "action": "retrieve", "endpoint": {"module": "hcm", "resource": "pyemployee"}}
-	r == "idp_not_allowed"
 }

@@ -27,11 +27,11 @@ _security := {
 }
 
 _objects := {
-	"thing": {"module": "m", "company_field": "Co", "job_field": "Job"},
-	"blank": {"module": "m", "company_field": "Co", "job_field": "Job", "rows_without_job": "company"},
-	"typed": {"module": "m", "company_field": "Co", "job_field": "Job", "job_when": {"field": "Type", "equals": "J"}},
-	"coonly": {"module": "m", "company_field": "Co"},
-	"free": {"module": "m"},
+	"thing": {"module": "m", "scope": "job", "company_field": "Co", "job_field": "Job"},
+	"blank": {"module": "m", "scope": "job", "company_field": "Co", "job_field": "Job", "rows_without_job": "company"},
+	"typed": {"module": "m", "scope": "job", "company_field": "Co", "job_field": "Job", "job_when": {"field": "Type", "equals": "J"}},
+	"coonly": {"module": "m", "scope": "company", "company_field": "Co"},
+	"free": {"module": "m", "scope": "all"},
 }
 
 _in(user, action, resource) := {
@@ -260,114 +260,6 @@ test_allow_follows_record_reason if {
 
 # --- the example data ---
 
-_ex_rows(user, module, resource) := r if {
-	r := application.rows with input as {
-		"principal": {"idp": "basic", "erp_user": user},
-		"action": "retrieve",
-		"endpoint": {"module": module, "resource": resource},
-	}
-}
-
-_ex_record(user, action, module, resource, record) := r if {
-	r := application.reason.code with input as {
-		"principal": {"idp": "basic", "erp_user": user},
-		"action": action,
-		"endpoint": {"module": module, "resource": resource},
-		"resource": record,
-	}
-}
-
-test_example_procore_scmast_filter if {
-	_ex_rows("ACME||SVC_PROCORE", "pm", "scmast") == {"kind": "conditional", "filter": _c("and", [
-		_f("ScmstCompCode", "eq", "01"),
-		_f("ScmstJobCode", "in", ["23-410", "23-502", "24-205"]),
-	])}
-}
-
-test_example_secadmin_master_in_both if {
-	_ex_rows("ACME||SECADMIN", "jc", "jcjob") == {"kind": "conditional", "filter": _c("or", [
-		_f("JobCompCode", "eq", "01"),
-		_f("JobCompCode", "eq", "02"),
-	])}
-}
-
-test_example_powerbi_reads_are_filtered if {
-	f := _ex_rows("ACME||SVC_POWERBI", "jc", "jcjobcategory").filter
-	f == _c("or", [
-		_c("and", [_f("JcatCompCode", "eq", "01"), _f("JcatJobCode", "in", ["23-410", "23-415", "23-502", "24-118"])]),
-		_c("and", [_f("JcatCompCode", "eq", "02"), _f("JcatJobCode", "in", ["23-812", "24-820"])]),
-	])
-	_ex_record("ACME||SVC_POWERBI", "retrieve", "jc", "jcjob", {"company": "01", "job": "24-101"}) == "job_not_in_groups"
-	_ex_record("ACME||SVC_POWERBI", "retrieve", "jc", "jcjob", {"company": "02", "job": "23-812"}) == "job_in_group"
-}
-
-test_example_vendors_are_all_rows if {
-	_ex_rows("ACME||SVC_POWERBI", "ap", "apvendor") == {"kind": "all"}
-}
-
-test_example_overhead_voucher_is_company_scope if {
-	_ex_record("ACME||SVC_POWERBI", "retrieve", "ap", "apvoucher", {"VouCompCode": "02", "VouJobCode": ""}) == "job_blank_company_scope"
-	_ex_record("ACME||SVC_POWERBI", "retrieve", "ap", "apvoucher", {"VouCompCode": "02", "VouJobCode": "23-801"}) == "job_not_in_groups"
-}
-
-test_example_timesheets if {
-	_ex_rows("ACME||SVC_PAYROLL", "hcm", "pyemptimesheet").filter == _c("or", [
-		_f("TshCompCode", "eq", "01"),
-		_f("TshCompCode", "eq", "02"),
-	])
-	_ex_record("ACME||SVC_POWERBI", "retrieve", "hcm", "pyemptimesheet", {"TshCompCode": "01", "TshTypeCode": "O", "TshJobdeptwoId": "ADMIN"}) == "row_not_job_scoped"
-	_ex_record("ACME||SVC_POWERBI", "retrieve", "hcm", "pyemptimesheet", {"TshCompCode": "01", "TshTypeCode": "J", "TshJobdeptwoId": "24-205"}) == "job_not_in_groups"
-}
-
-test_example_procore_cannot_touch_company_02 if {
-	_ex_record("ACME||SVC_PROCORE", "create", "pm", "scmast", {"ScmstCompCode": "02", "ScmstJobCode": "23-801"}) == "company_not_accessible"
-	_ex_record("ACME||SVC_PROCORE", "create", "pm", "scmast", {"ScmstCompCode": "01", "ScmstJobCode": "23-502"}) == "job_in_group"
-}
-
-test_example_hr_writer_company_scope if {
-	_ex_record("ACME||SVC_HRWRITER", "create", "hcm", "pyemployee", {"EmpCompCode": "02"}) == "company_accessible"
-	_ex_rows("ACME||SVC_HRWRITER", "jc", "jcjob") == {"kind": "none"}
-}
-
-test_example_security_admin_membership_rows if {
-	_ex_record("ACME||SECADMIN", "delete", "sys", "jcjobsecgrpuser", {"JsgCompCode": "02"}) == "company_accessible"
-	_ex_record("ACME||JSMITH", "delete", "sys", "jcjobsecgrpuser", {"JsgCompCode": "02"}) == "company_not_accessible"
-}
-
-test_example_data_is_consistent if {
-	every company, groups in data.erp.security.groups {
-		data.erp.security.companies[company]
-		groups.MASTER.all_jobs == true
-		every _, group in groups {
-			every job in object.get(group, "jobs", []) {
-				data.erp.security.jobs[company][job]
-			}
-		}
-	}
-	every user, companies in data.erp.security.access {
-		data.erp.accounts.users[user]
-		every company, entry in companies {
-			every group in entry.groups {
-				data.erp.security.groups[company][group]
-			}
-		}
-	}
-	every _, obj in data.erp.objects {
-		obj.module
-		_job_needs_company(obj)
-		object.get(obj, "rows_without_job", "none") in {"none", "company"}
-	}
-}
-
-_job_needs_company(obj) if not obj.job_field
-
-_job_needs_company(obj) if obj.company_field
-
-# --- agreement: row filter vs single-record check ---
-#
-# A small UCAST interpreter (expanded syntax, depth <= 3, which is all the
-# policy emits). A missing field reads as null.
-
 _leaf(n, row) if {
 	n.type == "field"
 	n.operator == "eq"
@@ -424,7 +316,7 @@ _l3(n, row) if {
 	_l2(child, row)
 }
 
-_matches(rows, row) if {
+matches(rows, row) if {
 	rows.kind == "all"
 	is_object(row)
 } else if {
@@ -433,15 +325,15 @@ _matches(rows, row) if {
 } else := false
 
 test_interpreter if {
-	_matches({"kind": "all"}, {})
-	not _matches({"kind": "none"}, {})
-	_matches({"kind": "conditional", "filter": _c("and", [_f("a", "eq", 1), _c("or", [_f("b", "in", [2]), _f("c", "ne", 3)])])}, {"a": 1, "b": 5})
-	not _matches({"kind": "conditional", "filter": _c("and", [_f("a", "eq", 1), _c("or", [_f("b", "in", [2]), _f("c", "ne", 3)])])}, {"a": 1, "b": 5, "c": 3})
+	matches({"kind": "all"}, {})
+	not matches({"kind": "none"}, {})
+	matches({"kind": "conditional", "filter": _c("and", [_f("a", "eq", 1), _c("or", [_f("b", "in", [2]), _f("c", "ne", 3)])])}, {"a": 1, "b": 5})
+	not matches({"kind": "conditional", "filter": _c("and", [_f("a", "eq", 1), _c("or", [_f("b", "in", [2]), _f("c", "ne", 3)])])}, {"a": 1, "b": 5, "c": 3})
 }
 
 # Rows of an object: every combination of the given companies, jobs and (for
 # job_when) job types, plus rows where the job or type field is absent.
-_gen(obj, companies, jobs) := [{"Other": 1}] if {
+rows_of(obj, companies, jobs) := [{"Other": 1}] if {
 	not obj.company_field
 } else := [{obj.company_field: c} | some c in companies] if {
 	not obj.job_field
@@ -472,7 +364,7 @@ test_fixture_filter_agrees_with_record_check if {
 		some user in ["U_MASTER", "U_JOBS", "U_MIXED", "U_EMPTY", "U_NONE", "NOBODY"]
 		some name, obj in _objects
 		q := _q(user, obj.module, name)
-		generated := _gen(obj, companies, jobs)
+		generated := rows_of(obj, companies, jobs)
 		rows := application.rows with input as q
 			with data.erp.security as _security
 			with data.erp.objects as _objects
@@ -480,43 +372,11 @@ test_fixture_filter_agrees_with_record_check if {
 			with data.erp.security as _security
 			with data.erp.objects as _objects
 		some k, row in generated
-		check := [user, name, row, _matches(rows, row), allowed[k]]
+		check := [user, name, row, matches(rows, row), allowed[k]]
 	]
 	[c | some c in checks; c[3] != c[4]] == []
 	count([c | some c in checks; c[4]]) > 50
 	count([c | some c in checks; not c[4]]) > 50
-}
-
-test_example_filter_agrees_with_record_check if {
-	companies := ["01", "02", "99", "", null]
-	jobs := array.concat([j | some _, catalogue in data.erp.security.jobs; some j, _ in catalogue], ["99-999", "", null])
-	users := array.concat([u | some u, _ in data.erp.accounts.users], ["ACME||NOBODY"])
-	checks := [check |
-		some user in users
-		some name, obj in data.erp.objects
-		q := _q(user, obj.module, name)
-		generated := _gen(obj, companies, jobs)
-		rows := application.rows with input as q
-		allowed := [application.allows(row) | some row in generated] with input as q
-		some k, row in generated
-		check := [user, name, row, _matches(rows, row), allowed[k]]
-	]
-	[c | some c in checks; c[3] != c[4]] == []
-	count([c | some c in checks; c[4]]) > 500
-	count([c | some c in checks; not c[4]]) > 500
-}
-
-# The decision path (input.resource -> record -> check) and the function agree.
-test_record_reason_is_check_of_record if {
-	i := _rin("U_JOBS", "retrieve", "typed", {"company": "01", "job": "A"})
-	r := application.record_reason with input as i
-		with data.erp.security as _security
-		with data.erp.objects as _objects
-	c := application.check({"Co": "01", "Job": "A", "Type": "J"}) with input as i
-		with data.erp.security as _security
-		with data.erp.objects as _objects
-	r == c
-	r.code == "job_in_group"
 }
 
 test_resource_must_be_an_object if {
@@ -560,7 +420,7 @@ test_job_without_company_field_fails_closed if {
 test_sql_mapping_of_object if {
 	m := application.sql_mapping with input as _in("U_MASTER", "retrieve", "mapped")
 		with data.erp.security as _security
-		with data.erp.objects as {"mapped": {"module": "m", "company_field": "Co", "sql": {"table": "t", "columns": {"Co": "co"}}}}
+		with data.erp.objects as {"mapped": {"module": "m", "scope": "company", "company_field": "Co", "sql": {"table": "t", "columns": {"Co": "co"}}}}
 	m == {"table": "t", "columns": {"Co": "co"}}
 }
 
@@ -573,18 +433,51 @@ test_sql_mapping_null_without_sql_or_object if {
 		with data.erp.objects as _objects
 }
 
-# Every field a row filter of the example objects can name has a column: a
-# field without one would make SQL rendering fail (a 500) for that object.
-test_example_objects_map_every_filter_field if {
-	every obj in data.erp.objects {
-		is_string(obj.sql.table)
-		every f in _filter_fields(obj) {
-			is_string(obj.sql.columns[f])
-		}
-	}
+# The decision path (input.resource -> record -> check) and the function agree.
+test_record_reason_is_check_of_record if {
+	i := _rin("U_JOBS", "retrieve", "typed", {"company": "01", "job": "A"})
+	r := application.record_reason with input as i
+		with data.erp.security as _security
+		with data.erp.objects as _objects
+	c := application.check({"Co": "01", "Job": "A", "Type": "J"}) with input as i
+		with data.erp.security as _security
+		with data.erp.objects as _objects
+	r == c
+	r.code == "job_in_group"
 }
 
-_filter_fields(obj) := {f |
-	some key in ["company_field", "job_field"]
-	f := obj[key]
-} | {f | f := obj.job_when.field}
+# --- declarations the policy cannot read fully ---
+
+_declared_as(declaration) := r if {
+	r := application.reason with input as _in("U_MIXED", "retrieve", "thing")
+		with data.erp.security as _security
+		with data.erp.objects as {"thing": declaration}
+}
+
+test_well_formed_declarations_are_read if {
+	_declared_as(_objects.thing).code == "rows_filtered"
+	_declared_as(_objects.typed).code == "rows_filtered"
+	_declared_as(object.union(_objects.thing, {"description": "d", "sql": {"table": "t", "columns": {}}})).code == "rows_filtered"
+}
+
+test_malformed_declarations_are_undeclared if {
+	every declaration in [
+		{"module": "m", "scope": "company", "company_fiel": "Co"}, # misspelt key
+		{"module": "m", "scope": "job", "company_field": "Co", "job_fiel": "Job"}, # misspelt job_field: not company scope
+		{"module": "m", "scope": "job", "company_field": "Co"}, # job scope without its job field
+		{"module": "m", "scope": "company"}, # company scope without its company field
+		{"module": "m", "company_field": "Co", "job_field": "Job"}, # no scope
+		{"module": "m", "scope": "everything"}, # unknown scope
+		{"module": "m", "scope": "all", "company_field": "Co"}, # fields the scope does not take
+		{"module": "m", "scope": "company", "company_field": "Co", "rows_without_job": "company"},
+		{"module": "m", "scope": "company", "company_field": ""}, # blank field name
+		{"module": "m", "scope": "company", "company_field": 7},
+		{"module": "m", "scope": "job", "company_field": "Co", "job_field": "Job", "job_when": {"field": "Type", "equal": "J"}},
+		{"module": "m", "scope": "job", "company_field": "Co", "job_field": "Job", "job_when": "Type"},
+		{"module": "m", "scope": "all", "sql": {"table": "t", "colums": {}}},
+		{"module": "m", "scope": "all", "sql": "t"},
+	] {
+		r := _declared_as(declaration)
+		r.code == "object_unknown"
+	}
+}

@@ -19,8 +19,18 @@ account_id := name if {
 } else := data.erp.accounts.clients[input.principal.idp][input.principal.client_id]
 
 # METADATA
-# description: The account's record in data.erp.accounts.users; undefined for an unknown account.
-account := data.erp.accounts.users[account_id]
+# description: |
+#   The account's record in data.erp.accounts.users; undefined for an unknown
+#   account, and for a record with a key the policy does not know (a misspelt
+#   `idps` would otherwise read as "every identity provider"): such an account
+#   is denied as unknown.
+account := record if {
+	record := data.erp.accounts.users[account_id]
+	is_object(record)
+	count({key | some key, _ in record} - _account_keys) == 0
+}
+
+_account_keys := {"kind", "idps", "name", "description", "owner"}
 
 # METADATA
 # description: True when the principal resolves to an account listed in data.erp.accounts.users.

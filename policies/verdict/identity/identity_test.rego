@@ -70,41 +70,11 @@ test_non_string_erp_user_is_ignored if {
 
 # --- the example data ---
 
-test_example_local_procore_sync_maps_to_svc_procore if {
-	identity.principal == {"id": "ACME||SVC_PROCORE", "kind": "service_account"} with input.principal as {"method": "jwt", "idp": "local", "client_id": "procore-sync", "subject": "procore-sync"}
-}
-
-test_example_powerbi_reader_by_cmicuser if {
-	identity.principal == {"id": "ACME||SVC_POWERBI", "kind": "service_account"} with input.principal as {"method": "jwt", "idp": "local", "client_id": "powerbi-reader", "erp_user": "ACME||SVC_POWERBI"}
-}
-
-test_example_powerbi_unmapped_without_cmicuser if {
-	not identity.account_id with input.principal as {"method": "jwt", "idp": "local", "client_id": "powerbi-reader"}
-}
-
-test_example_entra_client_maps_to_svc_powerbi if {
-	identity.account_id == "ACME||SVC_POWERBI" with input.principal as {"method": "jwt", "idp": "entra", "client_id": "8a4f2c71-3d5e-4b9a-9c1f-6e2d7b0a5f13"}
-}
-
-test_example_basic_payroll if {
-	identity.known with input.principal as {"method": "basic", "idp": "basic", "subject": "ACME||SVC_PAYROLL", "erp_user": "ACME||SVC_PAYROLL"}
-}
-
-test_example_user_kind if {
-	identity.kind == "user" with input.principal as {"idp": "basic", "erp_user": "ACME||JSMITH"}
-}
-
-test_example_every_account_has_a_valid_kind if {
-	every name, user in data.erp.accounts.users {
-		startswith(name, "ACME||")
-		user.kind in {"service_account", "user"}
-	}
-}
-
-test_example_every_client_maps_to_a_known_account if {
-	every _, clients in data.erp.accounts.clients {
-		every _, name in clients {
-			data.erp.accounts.users[name]
-		}
-	}
+# A record the policy cannot read fully is unknown: a misspelt idps must not
+# read as "every identity provider".
+test_account_with_unknown_key_is_unknown if {
+	accounts := {"users": {"T||X": {"kind": "user", "idpz": ["entra"]}, "T||Y": "user"}}
+	not identity.known with input.principal as {"idp": "okta", "erp_user": "T||X"} with data.erp.accounts as accounts
+	not identity.idp_allowed with input.principal as {"idp": "okta", "erp_user": "T||X"} with data.erp.accounts as accounts
+	not identity.known with input.principal as {"idp": "okta", "erp_user": "T||Y"} with data.erp.accounts as accounts
 }

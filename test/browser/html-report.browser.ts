@@ -7,7 +7,6 @@ import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { parseHTML } from 'linkedom'
 import t from 'tap'
 import { run as diff } from '../../src/cli/diff.js'
 import { esc, renderHtml } from '../../src/review/render-html.js'
@@ -75,19 +74,6 @@ t.test('a job moved: the principal and the job it loses, per principal', async (
   const rows = [...dom.matchAll(/<tr><td>ACME\|\|JSMITH<\/td><td><code>([^<]+)<\/code><\/td><td>retrieve<\/td><td>01<\/td><td class="removed">job 23-415<\/td>/g)].map((m) => m[1])
   t.same(rows, ['cm/cmmast', 'jc/jcjob', 'pm/scmast'])
   t.notMatch(dom, /data-changed="true"/, 'no right changed, so no matrix cell is marked')
-})
-
-t.test('wide tables scroll within the page: every table sits in a scrolling box', async (t) => {
-  const { file } = await htmlReport(repo.baseline, repo.payrollGroups, 'wide')
-  const { document } = parseHTML(await readFile(file, 'utf8'))
-  const tables = [...document.querySelectorAll('table')]
-  t.ok(tables.length >= 5)
-  for (const table of tables) t.equal(table.parentElement?.getAttribute('class'), 'scroll', 'the table is inside div.scroll')
-  t.equal(document.querySelectorAll('.scroll > table.matrix').length, 2, 'both matrices')
-  const css = document.querySelector('style')?.textContent ?? ''
-  t.match(css, /\.scroll\{max-width:100%;overflow:auto;/)
-  t.match(document.querySelector('ul.revisions')?.textContent ?? '', /Head: .* “payroll import: company 02 limited to the bridge jobs” by Verdict Test/)
-  t.match(document.body.textContent ?? '', /Single-record access \(0 gained, 6 lost\)/)
 })
 
 t.test('the refactor: the page says nothing changed', async (t) => {
