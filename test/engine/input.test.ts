@@ -2,7 +2,8 @@
 // not canonical (a second spelling), or not served (env, version, endpoint).
 import t from 'tap'
 import { actionOf, checkEndpointKnown, checkWellFormed, endpointOf, illFormedStringAt, knownEndpoints, nonCanonical } from '../../src/engine/input.js'
-import { decide, type ParsedRequest } from '../../src/engine/decide.js'
+import { decideOnce as decide } from '../../src/decision/decide.js'
+import type { ParsedRequest } from '../../src/engine/decide.js'
 import type { DecisionPolicy } from '../../src/engine/policy.js'
 import type { Endpoint } from '../../src/engine/result.js'
 
