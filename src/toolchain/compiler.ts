@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { PolicyCompileError } from '../errors.js'
 import { readBundle, type PolicyBundle } from '../bundle/bundle.js'
 import { runOpaExit } from './opa-cli.js'
-import { checkPolicyData } from './policy-data-check.js'
+import { checkBundleData, checkPolicyData } from './policy-data-check.js'
 
 /** Policy tests sit beside the policies (x_test.rego) and are for `opa test`, not for the served bundle. */
 export const TEST_FILES = '*_test.rego'
@@ -64,8 +64,9 @@ export interface CheckOptions {
  * references. Returns the problems; none means the policies check.
  */
 export async function checkPolicies (dir: string, options: CheckOptions = {}): Promise<PolicyProblem[]> {
-  const regoProblems = await checkRego(dir, options)
-  return [...regoProblems, ...options.data === false ? [] : await checkPolicyData(dir)]
+  // Side by side: the data check reads the files while OPA checks the Rego.
+  const [rego, data] = await Promise.all([checkRego(dir, options), options.data === false ? [] : checkPolicyData(dir)])
+  return [...rego, ...data]
 }
 
 async function checkRego (dir: string, options: CheckOptions): Promise<PolicyProblem[]> {
@@ -110,18 +111,26 @@ export interface CompileOptions {
 }
 
 export async function compilePolicies (options: CompileOptions): Promise<PolicyBundle> {
-  if (options.check !== false) {
-    const problems = await checkPolicies(options.dir, { data: options.checkData !== false })
+  const check = options.check !== false
+  if (check) {
+    const problems = await checkPolicies(options.dir, { data: false })
     if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
   }
   const out = await mkdtemp(join(tmpdir(), 'verdict-build-'))
   const bundleFile = join(out, 'bundle.tar.gz')
+  let bundle: PolicyBundle
   try {
     await buildWasm(options.dir, options.entrypoint, bundleFile, options.revision)
-    return await readBundle(await readFile(bundleFile))
+    bundle = await readBundle(await readFile(bundleFile))
   } finally {
     await rm(out, { recursive: true, force: true })
   }
+  // The data check on the data as built: exactly what will be evaluated.
+  if (check && options.checkData !== false) {
+    const problems = await checkBundleData(options.dir, bundle.dataJson)
+    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
+  }
+  return bundle
 }
 
 /** A path OPA reported relative to the directory it ran in, as the caller names the directory. */
