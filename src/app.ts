@@ -2,6 +2,7 @@
 // process, and tests register this plugin on a fresh instance and use inject().
 import type { FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
+import decision from './decision/index.js'
 import decisionLog from './decision-log/index.js'
 import authn from './authn/index.js'
 import authzen from './authzen/index.js'
@@ -35,9 +36,10 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(metrics)
   await fastify.register(decisionLog, { config: config.decisionLogs, path: config.policy.entrypoint })
   if (config.status !== undefined) await fastify.register(statusReporting, { config: config.status })
+  await fastify.register(decision, { paths: config.server.paths })
 
-  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes, paths: config.server.paths })
-  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server), paths: config.server.paths })
+  await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
+  await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
   await fastify.register(authzen, { config: config.authzen, authn: config.authn, bodyLimit: config.server.bodyLimitBytes, batchBodyLimit: batchBodyLimit(config.server) })
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)

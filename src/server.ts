@@ -20,13 +20,15 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import verdictApp from './app.js'
+import { resolveAuthnConfig } from './authn/config.js'
+import { serveSharedThrottle } from './authn/throttle-ipc.js'
 import { loadConfig, type Config } from './config.js'
 import { serverLimitOptions } from './http/client-errors.js'
 import { httpsOptions, watchTlsFiles, type SecureServer } from './tls/index.js'
 
 export async function startServer (config: Config): Promise<void> {
   const workers = config.server.workers === 'auto' ? availableParallelism() : config.server.workers
-  if (workers > 1 && cluster.isPrimary) await supervise(workers)
+  if (workers > 1 && cluster.isPrimary) await supervise(workers, config)
   else await serve(config)
 }
 
@@ -106,9 +108,11 @@ async function serve (config: Config): Promise<void> {
   }
 }
 
-async function supervise (count: number): Promise<void> {
+async function supervise (count: number, config: Config): Promise<void> {
   let stopping = false
   const log = (msg: string): void => { process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg }) + '\n') }
+  // Basic failures are counted here for all workers, so more workers do not mean more guesses.
+  serveSharedThrottle(cluster, resolveAuthnConfig(config.authn).basic.rateLimit)
   log(`starting ${count} workers`)
   for (let i = 0; i < count; i++) cluster.fork()
 

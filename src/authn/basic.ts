@@ -1,12 +1,13 @@
 // HTTP Basic for ERP service accounts (usernames like `ACME||SVC_PAYROLL`).
 // Every check of a well-formed credential runs the same hash, known user or
-// not, and compares equal-length digests in constant time; failures are rate
-// limited per username and per remote address.
+// not, and compares equal-length digests in constant time; failures are
+// throttled per (account, client address) and per client address with a
+// growing delay (rate-limit.ts), never by locking the account.
 import { timingSafeEqual } from 'node:crypto'
 import type { BasicConfig } from './config.js'
 import type { AuthnCounters } from './counters.js'
 import { failure, type AuthnFailure } from './failures.js'
-import { FailureLimiter } from './rate-limit.js'
+import type { ThrottleStore } from './rate-limit.js'
 import { makePrincipal, type AuthnResult } from './principal.js'
 import { digestSecret, type SecretStore } from './secrets.js'
 
@@ -33,49 +34,37 @@ export function parseBasicCredential (encoded: string): BasicCredential {
 export interface BasicAuthenticatorDeps {
   store: SecretStore
   counters: AuthnCounters
-  now?: () => number
+  /** where failures are counted: this process, or the cluster primary */
+  throttle: ThrottleStore
   /** the hash function; injectable so tests can see which record is hashed */
   digest?: typeof digestSecret
 }
 
 export class BasicAuthenticator {
-  private readonly byUser: FailureLimiter
-  private readonly byAddress: FailureLimiter
-  private readonly now: () => number
   private readonly digest: typeof digestSecret
 
-  constructor (config: BasicConfig, private readonly deps: BasicAuthenticatorDeps) {
-    const windowMs = config.rateLimit.windowSec * 1000
-    this.byUser = new FailureLimiter(config.rateLimit.maxFailures, windowMs)
-    this.byAddress = new FailureLimiter(config.rateLimit.maxFailuresPerAddress, windowMs)
-    this.now = deps.now ?? Date.now
+  constructor (_config: BasicConfig, private readonly deps: BasicAuthenticatorDeps) {
     this.digest = deps.digest ?? digestSecret
   }
 
-  async authenticate (encoded: string, remoteAddress?: string): Promise<AuthnResult> {
-    const result = await this.check(encoded, remoteAddress)
+  /** `client` is the client address (client-address.ts), '' when unknown. */
+  async authenticate (encoded: string, client: string): Promise<AuthnResult> {
+    const result = await this.check(encoded, client)
     if (result.ok) this.deps.counters.basicAccepted++
     else if (result.code === 'basic_rate_limited') this.deps.counters.basicRateLimited++
     else this.deps.counters.basicRejected++
     return result
   }
 
-  private async check (encoded: string, remoteAddress?: string): Promise<AuthnResult> {
+  private async check (encoded: string, client: string): Promise<AuthnResult> {
     const credential = parseBasicCredential(encoded)
     if (!credential.ok) return credential
     const { username, secret } = credential
-    const userKey = `u:${username}`
-    const addressKey = remoteAddress !== undefined ? `a:${remoteAddress}` : undefined
 
-    const now = this.now()
-    if (this.byUser.isBlocked(userKey, now) || (addressKey !== undefined && this.byAddress.isBlocked(addressKey, now))) {
-      return failure('basic_rate_limited')
-    }
-
-    // Counted as a failure before hashing, so a burst of parallel guesses
+    // A throttled client is refused unchecked; otherwise the attempt is
+    // counted as a failure before hashing, so a burst of parallel guesses
     // cannot all slip past the limit while their hashes are computed.
-    this.byUser.recordFailure(userKey, now)
-    if (addressKey !== undefined) this.byAddress.recordFailure(addressKey, now)
+    if (await this.deps.throttle.begin(username, client) > 0) return failure('basic_rate_limited')
 
     const { store } = this.deps
     const known = store.records.get(username)
@@ -87,8 +76,7 @@ export class BasicAuthenticator {
     const matches = actual.length === expected.length && timingSafeEqual(actual, expected)
 
     if (known === undefined || !matches) return failure('basic_invalid_credentials')
-    this.byUser.reset(userKey)
-    if (addressKey !== undefined) this.byAddress.forgiveOne(addressKey, this.now())
+    this.deps.throttle.succeeded(username, client)
     return {
       ok: true,
       principal: makePrincipal({ method: 'basic', idp: 'basic', subject: username, erp_user: username, roles: [], scopes: [] })

@@ -5,7 +5,9 @@
 // algorithm defaults, and returns the fully resolved AuthnConfig.
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { trustedProxyProblems } from './client-address.js'
 import { ClientCertificateConfigSchema, type ClientCertificateConfig } from './client-cert.js'
+import type { ThrottleConfig } from './rate-limit.js'
 
 export const PROFILES = ['entra-v1', 'entra-v2', 'okta', 'google', 'auth0', 'oidc'] as const
 export type ProfileName = typeof PROFILES[number]
@@ -26,11 +28,14 @@ export const DEFAULT_ALGORITHMS: Record<ProfileName, Algorithm[]> = {
 
 export const AUTHN_DEFAULTS = {
   clockToleranceSec: 30,
-  fetchTimeoutMs: 5000,
-  unknownKidCooldownSec: 60,
+  fetchTimeoutMs: 3000,
+  keyRefreshSec: 300,
+  keyRefreshMinSec: 60,
+  keyRefreshMaxSec: 3600,
+  unknownKidMinIntervalSec: 5,
   pepperEnv: 'VERDICT_BASIC_PEPPER',
   maxTokenBytes: 8192,
-  rateLimit: { maxFailures: 5, windowSec: 60, maxFailuresPerAddress: 100 }
+  rateLimit: { maxFailures: 5, maxFailuresPerAddress: 100, windowSec: 900, delaySec: 1, maxDelaySec: 60 }
 } as const
 
 const NonEmpty = Type.String({ minLength: 1, maxLength: 2048 })
@@ -69,9 +74,37 @@ export const IssuerConfigSchema = Type.Object({
     maxLength: 128,
     description: "Entra tenant id, which must equal the token's `tid`; required for Entra: keys are shared across tenants, so `tid` is the tenant boundary"
   })),
-  clockToleranceSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, default: AUTHN_DEFAULTS.clockToleranceSec, description: 'skew allowed on `exp` and `nbf`' })),
-  fetchTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60000, default: AUTHN_DEFAULTS.fetchTimeoutMs, description: "a fetch of the issuer's discovery document or keys may take this long" })),
-  unknownKidCooldownSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, default: AUTHN_DEFAULTS.unknownKidCooldownSec, description: 'a token naming an unknown `kid` refetches the keys at most once per this interval' }))
+  clockToleranceSec: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, default: AUTHN_DEFAULTS.clockToleranceSec, description: 'skew allowed on `exp`, `nbf` and `iat`' })),
+  fetchTimeoutMs: Type.Optional(Type.Integer({
+    minimum: 50,
+    maximum: 60000,
+    default: AUTHN_DEFAULTS.fetchTimeoutMs,
+    description: "one fetch of the issuer's keys (discovery and JWKS together) must finish within this; a token waiting on a slower IdP is answered `jwks_unavailable` by then"
+  })),
+  keyRefreshSec: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: AUTHN_DEFAULTS.keyRefreshSec,
+    description: "the issuer's keys are fetched at start and refreshed in the background this often (when the JWKS answer has no `Cache-Control: max-age`), so a rotated key is known before it is used"
+  })),
+  keyRefreshMinSec: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: AUTHN_DEFAULTS.keyRefreshMinSec,
+    description: 'a JWKS `Cache-Control: max-age` replaces `keyRefreshSec`, but never below this (`no-store`/`no-cache` are ignored)'
+  })),
+  keyRefreshMaxSec: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 86400,
+    default: AUTHN_DEFAULTS.keyRefreshMaxSec,
+    description: 'and never above this'
+  })),
+  unknownKidMinIntervalSec: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: AUTHN_DEFAULTS.unknownKidMinIntervalSec,
+    description: 'a token naming a `kid` that is not published refetches the keys only if the last fetch started at least this long ago. One fetch is in flight per issuer and every waiting request shares it, so a spray of unknown kids costs the IdP at most one request per interval, and a newly published key waits at most this long'
+  }))
 }, { additionalProperties: false, description: 'one trusted OAuth 2.0 issuer' })
 
 export const BasicConfigSchema = Type.Object({
@@ -86,21 +119,39 @@ export const BasicConfigSchema = Type.Object({
     maxFailures: Type.Optional(Type.Integer({
       minimum: 1,
       default: AUTHN_DEFAULTS.rateLimit.maxFailures,
-      description: 'failures per username within the window before attempts are refused (`basic_rate_limited`)'
+      description: 'failures of one account from one client address before that pair must wait (`basic_rate_limited`); other clients of the account are not affected'
     })),
-    windowSec: Type.Optional(Type.Integer({ minimum: 1, default: AUTHN_DEFAULTS.rateLimit.windowSec, description: 'the window failures are counted in' })),
-    // Higher than per-user on purpose: the remote address of a decision
-    // request is usually the calling gateway, shared by every account behind it.
     maxFailuresPerAddress: Type.Optional(Type.Integer({
       minimum: 1,
       default: AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress,
-      description: 'failures per remote address within the window (higher: a gateway speaks for many accounts)'
-    }))
-  }, { additionalProperties: false, default: {}, description: 'failed attempts beyond these limits get `basic_rate_limited`' }))
+      description: 'failures of any accounts from one client address before that address must wait'
+    })),
+    windowSec: Type.Optional(Type.Integer({
+      minimum: 1,
+      default: AUTHN_DEFAULTS.rateLimit.windowSec,
+      description: "failures are forgotten this long after the last one; a success forgets the pair's failures"
+    })),
+    delaySec: Type.Optional(Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: AUTHN_DEFAULTS.rateLimit.delaySec,
+      description: 'the first wait once a limit is reached; each further failure doubles it. Attempts during a wait are refused unchecked and do not count'
+    })),
+    maxDelaySec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, default: AUTHN_DEFAULTS.rateLimit.maxDelaySec, description: 'the longest wait' }))
+  }, {
+    additionalProperties: false,
+    default: {},
+    description: 'failed attempts are throttled with a growing delay per (account, client address) and per client address, never by locking the account; with several workers the counts live in the cluster primary'
+  }))
 }, { additionalProperties: false, description: 'HTTP Basic for service accounts' })
 
 export const AuthnConfigSchema = Type.Object({
   issuers: Type.Optional(Type.Array(IssuerConfigSchema, { default: [], description: 'trusted OAuth 2.0 issuers (client-credentials JWTs)' })),
+  trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+    default: [],
+    maxItems: 256,
+    description: "addresses or CIDR ranges (`10.0.0.0/8`, `2001:db8::/32`) of proxies whose `X-Forwarded-For` names a Basic caller's client address, walked from the right over trusted hops only. None by default: the header is ignored and the connection's peer is the client. Behind a gateway, list it, or every caller shares the gateway's address and its throttle"
+  })),
   basic: Type.Optional(Type.Object(BasicConfigSchema.properties, { additionalProperties: false, default: {}, description: BasicConfigSchema.description })),
   maxTokenBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 65536, default: AUTHN_DEFAULTS.maxTokenBytes, description: 'larger bearer tokens are refused unread (`token_too_large`)' })),
   clientCertificate: Type.Optional(ClientCertificateConfigSchema)
@@ -124,18 +175,22 @@ export interface IssuerConfig {
   tenant?: string
   clockToleranceSec: number
   fetchTimeoutMs: number
-  unknownKidCooldownSec: number
+  keyRefreshSec: number
+  keyRefreshMinSec: number
+  keyRefreshMaxSec: number
+  unknownKidMinIntervalSec: number
 }
 
 export interface BasicConfig {
   secretsFile?: string
   pepperEnv: string
   pepperFile?: string
-  rateLimit: { maxFailures: number, windowSec: number, maxFailuresPerAddress: number }
+  rateLimit: ThrottleConfig
 }
 
 export interface AuthnConfig {
   issuers: IssuerConfig[]
+  trustedProxies: string[]
   basic: BasicConfig
   maxTokenBytes: number
   clientCertificate?: ClientCertificateConfig
@@ -179,6 +234,7 @@ function checkIssuer (issuer: IssuerConfig, at: string, problems: string[]): voi
     if (!issuer.discovery.endsWith(WELL_KNOWN)) problems.push(`${at}.discovery must end with ${WELL_KNOWN}`)
   }
   if (issuer.jwksUri !== undefined) checkKeyUrl(`${at}.jwksUri`, issuer.jwksUri, problems)
+  if (issuer.keyRefreshMinSec > issuer.keyRefreshMaxSec) problems.push(`${at}: keyRefreshMinSec must not exceed keyRefreshMaxSec`)
 
   switch (issuer.profile) {
     case 'entra-v1':
@@ -225,7 +281,10 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
       algorithms: i.algorithms ?? DEFAULT_ALGORITHMS[i.profile],
       clockToleranceSec: i.clockToleranceSec ?? AUTHN_DEFAULTS.clockToleranceSec,
       fetchTimeoutMs: i.fetchTimeoutMs ?? AUTHN_DEFAULTS.fetchTimeoutMs,
-      unknownKidCooldownSec: i.unknownKidCooldownSec ?? AUTHN_DEFAULTS.unknownKidCooldownSec
+      keyRefreshSec: i.keyRefreshSec ?? AUTHN_DEFAULTS.keyRefreshSec,
+      keyRefreshMinSec: i.keyRefreshMinSec ?? AUTHN_DEFAULTS.keyRefreshMinSec,
+      keyRefreshMaxSec: i.keyRefreshMaxSec ?? AUTHN_DEFAULTS.keyRefreshMaxSec,
+      unknownKidMinIntervalSec: i.unknownKidMinIntervalSec ?? AUTHN_DEFAULTS.unknownKidMinIntervalSec
     }
     if (i.discovery !== undefined) resolved.discovery = i.discovery
     if (i.jwksUri !== undefined) resolved.jwksUri = i.jwksUri
@@ -239,6 +298,8 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
   const isses = issuers.map((i) => i.issuer)
   if (new Set(names).size !== names.length) problems.push('issuer names must be unique')
   if (new Set(isses).size !== isses.length) problems.push('issuer values must be unique')
+  const trustedProxies = raw.trustedProxies ?? []
+  problems.push(...trustedProxyProblems(trustedProxies))
   if (problems.length > 0) throw new AuthnConfigError(problems)
 
   const basicInput = raw.basic ?? {}
@@ -247,14 +308,16 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
     pepperEnv: basicInput.pepperEnv ?? AUTHN_DEFAULTS.pepperEnv,
     rateLimit: {
       maxFailures: rate.maxFailures ?? AUTHN_DEFAULTS.rateLimit.maxFailures,
+      maxFailuresPerAddress: rate.maxFailuresPerAddress ?? AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress,
       windowSec: rate.windowSec ?? AUTHN_DEFAULTS.rateLimit.windowSec,
-      maxFailuresPerAddress: rate.maxFailuresPerAddress ?? AUTHN_DEFAULTS.rateLimit.maxFailuresPerAddress
+      delaySec: rate.delaySec ?? AUTHN_DEFAULTS.rateLimit.delaySec,
+      maxDelaySec: rate.maxDelaySec ?? AUTHN_DEFAULTS.rateLimit.maxDelaySec
     }
   }
   if (basicInput.secretsFile !== undefined) basic.secretsFile = basicInput.secretsFile
   if (basicInput.pepperFile !== undefined) basic.pepperFile = basicInput.pepperFile
 
-  const resolved: AuthnConfig = { issuers, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
+  const resolved: AuthnConfig = { issuers, trustedProxies, basic, maxTokenBytes: raw.maxTokenBytes ?? AUTHN_DEFAULTS.maxTokenBytes }
   if (raw.clientCertificate !== undefined) resolved.clientCertificate = raw.clientCertificate
   return resolved
 }

@@ -1,10 +1,18 @@
 // Plain counters a /health or /metrics route can read. Monotonic; never reset.
+// Per process: with several workers each has its own (aggregating them is the
+// metrics layer's job).
+import { FAILURES, type FailureCode } from './failures.js'
+
 export interface AuthnCounters {
-  /** key lookups that had to go to the network (get-jwks cache miss) */
+  /** key-set fetches started (start-up, background refresh, unknown kid) */
   jwksFetches: number
-  /** lookups whose JWKS/discovery fetch failed or timed out */
+  /** key-set fetches that failed or timed out */
   jwksFailures: number
-  /** unknown kids refused by the refetch cooldown without a fetch */
+  /** of jwksFetches, the ones an unknown kid started */
+  jwksUnknownKidRefetches: number
+  /** requests with an unknown kid that waited on a fetch already in flight instead of starting one */
+  jwksFetchesJoined: number
+  /** unknown kids answered without a fetch, because the last one was too recent */
   jwksRefetchesSuppressed: number
   /** signature verifications performed */
   jwtVerifications: number
@@ -15,13 +23,18 @@ export interface AuthnCounters {
   jwtRejected: number
   basicAccepted: number
   basicRejected: number
+  /** Basic attempts refused unchecked because their (account, client) or client is being throttled */
   basicRateLimited: number
+  /** every refusal, by reason code */
+  rejectsByReason: Record<FailureCode, number>
 }
 
 export function createCounters (): AuthnCounters {
   return {
     jwksFetches: 0,
     jwksFailures: 0,
+    jwksUnknownKidRefetches: 0,
+    jwksFetchesJoined: 0,
     jwksRefetchesSuppressed: 0,
     jwtVerifications: 0,
     jwtCacheHits: 0,
@@ -29,6 +42,7 @@ export function createCounters (): AuthnCounters {
     jwtRejected: 0,
     basicAccepted: 0,
     basicRejected: 0,
-    basicRateLimited: 0
+    basicRateLimited: 0,
+    rejectsByReason: Object.fromEntries(Object.keys(FAILURES).map((code) => [code, 0])) as Record<FailureCode, number>
   }
 }

@@ -7,16 +7,20 @@
 //
 // A bad credential, an untrusted token or an IdP outage is an `ok: false`
 // decision (fail closed), never an exception or a 5xx.
+import cluster from 'node:cluster'
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import { BasicAuthenticator } from './basic.js'
+import { clientAddress, toBlockList } from './client-address.js'
 import { clientCertificateResult } from './client-cert.js'
 import { resolveAuthnConfig, type AuthnConfig, type AuthnConfigInput } from './config.js'
 import { createCounters, type AuthnCounters } from './counters.js'
 import { failure } from './failures.js'
 import { JwtAuthenticator, type JwtCodec } from './jwt.js'
 import type { AuthnResult } from './principal.js'
+import { localThrottleStore, type ThrottleStore } from './rate-limit.js'
+import { ipcThrottleStore } from './throttle-ipc.js'
 import { createSecretStore, loadPepper, loadSecretsFile, type SecretStore, type digestSecret } from './secrets.js'
 
 export type { AuthnResult, Principal } from './principal.js'
@@ -29,8 +33,10 @@ export { hashSecret } from './secrets.js'
 
 /** The parts of a request authentication reads; a FastifyRequest fits. */
 export interface AuthnRequest {
-  headers: { authorization?: string | string[] | undefined }
+  headers: { authorization?: string | string[] | undefined, 'x-forwarded-for'?: string | string[] | undefined }
+  /** the connection's peer; read only when there is no socket */
   ip?: string
+  socket?: { remoteAddress?: string | undefined }
   /** the connection, for a client certificate (mutual TLS); a FastifyRequest's raw request fits */
   raw?: { socket?: unknown }
 }
@@ -42,7 +48,7 @@ export interface Authenticator {
 }
 
 export interface AuthenticatorDeps {
-  /** @fastify/jwt's decode/verify (the plugin passes its own instance) */
+  /** @fastify/jwt's verify (the plugin passes its own instance) */
   jwt: JwtCodec
   /** Basic secrets; loaded from config.basic.secretsFile when omitted */
   secrets?: SecretStore
@@ -50,6 +56,8 @@ export interface AuthenticatorDeps {
   now?: () => number
   digest?: typeof digestSecret
   log?: Pick<FastifyBaseLogger, 'error'>
+  /** where Basic failures are counted; default: the cluster primary in a worker, else this process */
+  throttle?: ThrottleStore
 }
 
 async function loadSecretStore (config: AuthnConfig, env?: NodeJS.ProcessEnv): Promise<SecretStore> {
@@ -69,12 +77,18 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
   const counters = createCounters()
   const now = deps.now ?? Date.now
   const jwt = new JwtAuthenticator(config, { codec: deps.jwt, counters, now })
+  // In a cluster worker the primary counts Basic failures for every worker
+  // (server.ts serves it), so the limit does not grow with the worker count.
+  const throttle = deps.throttle ?? (cluster.isWorker
+    ? ipcThrottleStore(config.basic.rateLimit, process, now)
+    : localThrottleStore(config.basic.rateLimit, now))
   const basic = new BasicAuthenticator(config.basic, {
     store: deps.secrets ?? await loadSecretStore(config, deps.env),
     counters,
-    now,
+    throttle,
     ...(deps.digest !== undefined ? { digest: deps.digest } : {})
   })
+  const trustedProxies = toBlockList(config.trustedProxies)
 
   async function dispatch (request: AuthnRequest): Promise<AuthnResult> {
     const certificate = config.clientCertificate !== undefined
@@ -91,22 +105,30 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
       case 'bearer':
         return credential === '' ? failure('token_malformed') : await jwt.authenticate(credential)
       case 'basic':
-        return await basic.authenticate(credential, request.ip)
+        return await basic.authenticate(credential,
+          clientAddress(request.socket?.remoteAddress ?? request.ip, request.headers['x-forwarded-for'], trustedProxies))
       default:
         return failure('scheme_unsupported')
     }
   }
 
+  async function authenticate (request: AuthnRequest): Promise<AuthnResult> {
+    try {
+      return await dispatch(request)
+    } catch (err) {
+      // Not a client's fault, but still a decision: fail closed. Log the
+      // error name only; messages of crypto/parse errors may quote input.
+      deps.log?.error({ err: { name: (err as Error)?.name } }, 'authentication failed unexpectedly')
+      return failure('authn_error')
+    }
+  }
+
+  jwt.start()
   return {
     async authenticate (request) {
-      try {
-        return await dispatch(request)
-      } catch (err) {
-        // Not a client's fault, but still a decision: fail closed. Log the
-        // error name only; messages of crypto/parse errors may quote input.
-        deps.log?.error({ err: { name: (err as Error)?.name } }, 'authentication failed unexpectedly')
-        return failure('authn_error')
-      }
+      const result = await authenticate(request)
+      if (!result.ok) counters.rejectsByReason[result.code]++
+      return result
     },
     counters,
     close: () => jwt.close()
@@ -144,10 +166,7 @@ export default fp<AuthnPluginOptions>(async function authn (fastify, opts) {
       decode: { complete: true },
       verify: {}
     })
-    codec = {
-      decode: (token) => scope.jwt.decode(token),
-      verify: (token, options) => scope.jwt.verify(token, options)
-    }
+    codec = { verify: (token, options) => scope.jwt.verify(token, options) }
   })
   if (codec === undefined) throw new Error('@fastify/jwt did not load')
 

@@ -50,13 +50,13 @@ function entra (issuer: IssuerConfig, claims: Claims): ProfileOutcome {
     return failure('token_not_client_credentials')
   }
   const clientId = str(issuer.profile === 'entra-v1' ? claims.appid : claims.azp)
-  if (clientId === undefined) return failure('token_invalid')
+  if (clientId === undefined) return failure('client_id_missing')
   return identity(clientId, clientId, strings(claims.roles), [], tid)
 }
 
 function okta (claims: Claims): ProfileOutcome {
   const cid = str(claims.cid)
-  if (cid === undefined) return failure('token_invalid')
+  if (cid === undefined) return failure('client_id_missing')
   // In a client-credentials token Okta sets sub to the client id; anything
   // else is a user's token.
   if (claims.sub !== cid) return failure('token_not_client_credentials')
@@ -65,19 +65,21 @@ function okta (claims: Claims): ProfileOutcome {
 
 function google (issuer: IssuerConfig, claims: Claims): ProfileOutcome {
   const sub = str(claims.sub)
-  if (sub === undefined) return failure('token_invalid')
-  // An email Google has not verified names nobody.
-  const email = claims.email_verified === false ? undefined : str(claims.email)
+  if (sub === undefined) return failure('client_id_missing')
+  // An email Google has not verified names nobody: only the JSON boolean true
+  // counts (not a missing claim, not the string "true" or "false").
+  const email = claims.email_verified === true ? str(claims.email) : undefined
   const allowed = issuer.allowedClients ?? []
   if (!allowed.includes(sub) && (email === undefined || !allowed.includes(email))) {
-    return failure('client_not_allowed')
+    const unverified = str(claims.email)
+    return failure(unverified !== undefined && allowed.includes(unverified) ? 'email_not_verified' : 'client_not_allowed')
   }
   return identity(sub, email ?? sub, [], [])
 }
 
 function auth0 (claims: Claims): ProfileOutcome {
   const azp = str(claims.azp)
-  if (azp === undefined) return failure('token_invalid')
+  if (azp === undefined) return failure('client_id_missing')
   if (claims.gty !== 'client-credentials' || claims.sub !== `${azp}@clients`) {
     return failure('token_not_client_credentials')
   }
@@ -86,7 +88,7 @@ function auth0 (claims: Claims): ProfileOutcome {
 
 function oidc (claims: Claims): ProfileOutcome {
   const clientId = str(claims.client_id) ?? str(claims.azp) ?? str(claims.sub)
-  if (clientId === undefined) return failure('token_invalid')
+  if (clientId === undefined) return failure('client_id_missing')
   return identity(clientId, clientId, strings(claims.roles), scopeList(claims.scope ?? claims.scp))
 }
 

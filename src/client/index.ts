@@ -13,70 +13,27 @@
 // error is never an allow: there is no code path that returns a decision the
 // server did not send. Plain global fetch with a per-call AbortSignal.timeout
 // (one signal per call: a shared timeout signal would abort every later call).
-import { isRows, type Condition } from '../rows/ucast.js'
+import type { BatchItemError, BatchResult, Decision, DecisionRequest as WireDecisionRequest } from '../contract/wire.js'
+import type { SqlDialect } from '../contract/rows.js'
+import { isRows } from '../rows/ucast.js'
 
-export type { Condition, CompoundCondition, FieldCondition, FieldOperator, CompoundOperator } from '../rows/ucast.js'
+// The types are the wire contract's (src/contract), the single source for the
+// server's validation, its OpenAPI document and this client.
+export type { CompoundCondition, CompoundOperator, Condition, DecisionRows, FieldCondition, FieldOperator, RenderedSql, SqlDialect } from '../contract/rows.js'
+export type { Action, Reason as DecisionReason } from '../contract/policy.js'
+export type { BatchItemError, BatchItemId, BatchResult, Decision } from '../contract/wire.js'
 // The Kysely helper lives in ./kysely.js, apart: kysely is an optional peer
 // dependency, and this module must load without it.
 
-export type SqlDialect = 'postgresql' | 'mysql' | 'sqlite' | 'sqlserver'
-export type Action = 'create' | 'retrieve' | 'update' | 'delete'
 export type ResourceValue = string | number | boolean | null
 
-export interface DecisionRequest {
-  /** the ERP REST request the calling service is about to serve */
-  request: { method: string, path: string, query?: Record<string, string> }
-  /** a single record: company, job, or the object's own fields */
-  resource?: Record<string, ResourceValue>
-  /** ask for the row filter rendered as a WHERE fragment of this dialect */
-  sql?: SqlDialect
-}
-
-export type BatchItemId = string | number
+/** A decision request; `sql` names one of the dialects the server renders. */
+export type DecisionRequest = Omit<WireDecisionRequest, 'sql'> & { sql?: SqlDialect }
 
 export interface BatchItem extends DecisionRequest {
   /** the caller's label for the item, echoed in its result */
-  id?: BatchItemId
+  id?: string | number
 }
-
-/** The row filter as a parameterized WHERE fragment (values only in params). */
-export interface RenderedSql {
-  dialect: SqlDialect
-  where: string
-  params: unknown[]
-}
-
-export type DecisionRows =
-  | { kind: 'all', sql?: RenderedSql }
-  | { kind: 'none', sql?: RenderedSql }
-  | { kind: 'conditional', filter: Condition, sql?: RenderedSql }
-
-export interface DecisionReason {
-  layer: 'authentication' | 'api' | 'application' | 'policy'
-  code: string
-  message: string
-}
-
-export interface Decision {
-  decision_id: string
-  allow: boolean
-  /** what the calling service should answer: 200 allowed, 401 not authenticated, 403 denied */
-  status: 200 | 401 | 403
-  principal: { id: string, kind: string, idp: string } | null
-  action: Action
-  endpoint: { module: string, resource: string }
-  reasons: DecisionReason[]
-  rows: DecisionRows
-  policy: { revision: string, digest: string }
-}
-
-/** A batch item the server could not decide (malformed): the others still are. */
-export interface BatchItemError {
-  error: { code: string, message: string }
-  id?: BatchItemId
-}
-
-export type BatchResult = (Decision & { id?: BatchItemId }) | BatchItemError
 
 export function isBatchItemError (result: BatchResult): result is BatchItemError {
   return 'error' in result

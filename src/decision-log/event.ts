@@ -5,8 +5,8 @@
 // policy was evaluated at all and the request id of the service log.
 //
 // This is a contract: `verdict replay` and any log receiver read these fields.
-import type { Decision } from '../engine/decide.js'
-import type { PolicyInput } from '../engine/result.js'
+import type { Decision } from '../contract/wire.js'
+import type { PolicyInput } from '../contract/policy.js'
 import { redact, type RedactionRules } from './redact.js'
 
 export const BUNDLE_NAME = 'verdict'

@@ -1,7 +1,8 @@
 // The decision log as a shared service: every decision (and every batch item)
-// goes through `fastify.decisionLog.record()`, so routes never format log events
-// themselves. record() is synchronous and cheap: it counts the decision (metrics),
-// builds one OPA-shaped event (event.ts), serializes it once and hands the line to
+// goes through `fastify.decisionLog.record()`, called by the decision service
+// (src/decision) with the request it parsed, so nothing here re-reads a body.
+// record() is synchronous and cheap: it counts the decision (metrics), builds
+// one OPA-shaped event (event.ts), serializes it once and hands the line to
 // each configured sink's bounded buffer. Sinks write on later turns of the event
 // loop, so a decision never waits for logging; a full buffer drops its oldest
 // events and counts them. On close, what is buffered is written within
@@ -12,7 +13,8 @@ import cluster from 'node:cluster'
 import type { Writable } from 'node:stream'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Decision, DecisionOutcome } from '../engine/decide.js'
+import type { PolicyInput } from '../contract/policy.js'
+import type { Decision, DecisionRequest } from '../contract/wire.js'
 import { ConfigInvalidError } from '../errors.js'
 import type { DecisionLogsConfig } from './config.js'
 import { buildEvent, type DecisionLogEvent } from './event.js'
@@ -25,9 +27,23 @@ import type { Sink, SinkName, SinkStats } from './sinks/sink.js'
 export type { DecisionLogEvent } from './event.js'
 export type { SinkName, SinkStats } from './sinks/sink.js'
 
+/** One decision as the decision service hands it over. */
+export interface DecisionRecord {
+  decision: Decision
+  /** the decision request as parsed (a batch item's own request for a batch) */
+  request: DecisionRequest
+  /** the policy input, when the policy was evaluated (absent when authentication failed) */
+  input?: PolicyInput
+  /** nanoseconds spent in the policy evaluation (OPA's timer_rego_query_eval_ns) */
+  evalNs?: number
+}
+
 export interface DecisionLog {
-  /** Records one decision, with the policy input and evaluation time when the policy was evaluated. */
-  record (request: FastifyRequest, outcome: DecisionOutcome): void
+  /**
+   * Records one decision. `request` is the HTTP request it was made for (its
+   * log, id, address and arrival time); what was decided on is in `record`.
+   */
+  record (request: FastifyRequest, record: DecisionRecord): void
 }
 
 export interface DecisionLogService extends DecisionLog {
@@ -112,7 +128,7 @@ export function createDecisionLog (opts: DecisionLogOptions): DecisionLogService
     instanceId,
     labels,
     get eventFailures () { return eventFailures },
-    record (request, { decision, input, evalNs }) {
+    record (request, { decision, request: decided, input, evalNs }) {
       const ns = handlerNanos(request)
       opts.observe?.(decision, ns === undefined ? undefined : ns / 1e9)
       request.log.info({
@@ -129,7 +145,7 @@ export function createDecisionLog (opts: DecisionLogOptions): DecisionLogService
       try {
         line = JSON.stringify(buildEvent(ctx, {
           decision,
-          ...(input !== undefined ? { input } : { request: request.body }),
+          ...(input !== undefined ? { input } : { request: decided }),
           requestedBy: request.ip,
           requestId: String(request.id),
           ...(ns !== undefined ? { handlerNs: ns } : {}),

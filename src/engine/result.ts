@@ -1,37 +1,14 @@
-// The policy's input and result types (docs/POLICY-CONTRACT.md), and the check
-// that turns whatever the WASM returned into a typed result. A result that does not
+// The check that turns whatever the WASM returned into a typed policy result
+// (the contract: src/contract/policy.ts, docs/POLICY-CONTRACT.md). A result that does not
 // have the contract's shape is an engine failure (5xx), never an allow.
-import type { Principal } from '../authn/principal.js'
+import type { Reason, SqlMapping } from '../contract/policy.js'
+import type { Rows } from '../contract/rows.js'
 import { PolicyEvaluationError } from '../errors.js'
-import type { SqlMapping } from '../rows/sql.js'
-import { canonicalRows, isRows, type Rows } from '../rows/ucast.js'
+import { canonicalRows, isRows } from '../rows/ucast.js'
 
-export type Action = 'create' | 'retrieve' | 'update' | 'delete'
+export type { Action, Endpoint, Layer, PolicyInput, Reason } from '../contract/policy.js'
 
-export interface Endpoint {
-  env: string
-  module: string
-  version: string
-  resource: string
-  id?: string
-}
-
-export interface PolicyInput {
-  principal: Principal
-  action: Action
-  request: { method: string, path: string, query?: Record<string, string> }
-  endpoint: Endpoint
-  resource?: Record<string, unknown>
-}
-
-export type Layer = 'authentication' | 'api' | 'application' | 'policy'
-
-export interface Reason {
-  layer: Layer
-  code: string
-  message: string
-}
-
+/** The policy's answer, checked: the contract's result with the SQL mapping kept apart. */
 export interface PolicyResult {
   allow: boolean
   status: 200 | 403

@@ -8,36 +8,11 @@
 import type { FastifySwaggerOptions, SwaggerOptions } from '@fastify/swagger'
 import { Type, type TSchema } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifySchema } from 'fastify'
+import { BatchResponseSchema, DecisionSchema, ErrorBodySchema } from '../contract/wire.js'
 import { VERSION } from '../decision-log/index.js'
 
-const ErrorBody = Type.Object({
-  code: Type.String({ description: 'stable error code, e.g. REQUEST_INVALID' }),
-  message: Type.String()
-}, { description: 'an error: `{ code, message }`' })
-
-const Reason = Type.Object({
-  layer: Type.Union([Type.Literal('authentication'), Type.Literal('api'), Type.Literal('application'), Type.Literal('policy')]),
-  code: Type.String(),
-  message: Type.String()
-})
-
-const Rows = Type.Object({
-  kind: Type.Union([Type.Literal('all'), Type.Literal('none'), Type.Literal('conditional')]),
-  filter: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'UCAST condition tree (expanded syntax), present for conditional' })),
-  sql: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'the filter rendered as parameterized SQL, when asked for' }))
-})
-
-export const DecisionBody = Type.Object({
-  decision_id: Type.String({ format: 'uuid' }),
-  allow: Type.Boolean(),
-  status: Type.Union([Type.Literal(200), Type.Literal(401), Type.Literal(403)], { description: 'what the calling service should answer with' }),
-  principal: Type.Union([Type.Object({ id: Type.String(), kind: Type.String(), idp: Type.String() }), Type.Null()]),
-  action: Type.Union([Type.Literal('create'), Type.Literal('retrieve'), Type.Literal('update'), Type.Literal('delete')]),
-  endpoint: Type.Object({ module: Type.String(), resource: Type.String() }),
-  reasons: Type.Array(Reason),
-  rows: Rows,
-  policy: Type.Object({ revision: Type.String(), digest: Type.String() })
-}, { description: 'a decision (HTTP 200 whenever a decision was made, allowed or not)' })
+const ErrorBody = ErrorBodySchema
+const DecisionBody = DecisionSchema
 
 const PolicyStatus = Type.Object({
   state: Type.String({ description: 'starting | ready | degraded | failed' }),
@@ -77,12 +52,7 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     description: 'One credential, several items `{ id?, request, resource?, sql? }`. Each result is a decision (with the item\'s `id`) or `{ id?, error: { code, message } }` for a malformed item, in item order; each decision goes to the decision log.',
     tags: ['decisions'],
     response: {
-      200: Type.Object({
-        results: Type.Array(Type.Union([
-          Type.Composite([DecisionBody, Type.Object({ id: Type.Optional(Type.Union([Type.String(), Type.Number()])) })]),
-          Type.Object({ id: Type.Optional(Type.Union([Type.String(), Type.Number()])), error: ErrorBody })
-        ]))
-      }),
+      200: BatchResponseSchema,
       400: ErrorBody,
       413: ErrorBody,
       415: ErrorBody,

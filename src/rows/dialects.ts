@@ -2,9 +2,9 @@
 // identifier is quoted, how the n-th parameter is written, and how a value is
 // bound. Everything else (operators, NULL handling) is the same standard SQL in
 // all four, so it lives once in sql.ts.
-export type SqlDialect = 'postgresql' | 'mysql' | 'sqlite' | 'sqlserver'
+import { SQL_DIALECTS, type SqlDialect } from '../contract/rows.js'
 
-export const SQL_DIALECTS: readonly SqlDialect[] = Object.freeze(['postgresql', 'mysql', 'sqlite', 'sqlserver'])
+export { SQL_DIALECTS, type SqlDialect }
 
 export type SqlScalar = string | number | boolean | null
 

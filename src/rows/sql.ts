@@ -10,22 +10,11 @@ import { SqlDialectUnknownError, SqlRenderError } from '../errors.js'
 import { DIALECTS, SQL_DIALECTS, isSqlDialect, type DialectRules, type SqlDialect, type SqlScalar } from './dialects.js'
 import { PredicateError, toPredicate, type Predicate } from './predicate.js'
 import type { Rows } from './ucast.js'
+import type { RenderedSql, SqlMapping } from '../contract/index.js'
 
 export { SQL_DIALECTS, isSqlDialect, type SqlDialect } from './dialects.js'
 
-/** A business object's table and logical field -> column names (policy data, `sql`). */
-export interface SqlMapping {
-  table: string
-  columns: Record<string, string>
-}
-
-export interface RenderedSql {
-  dialect: SqlDialect
-  /** A boolean SQL expression, safe to combine with AND (parenthesized when compound). */
-  where: string
-  /** The values of the placeholders in `where`, in order. */
-  params: unknown[]
-}
+export type { RenderedSql, SqlMapping } from '../contract/index.js'
 
 // SQL Server has no boolean literal; these two work in every dialect.
 const TRUE = '1=1'

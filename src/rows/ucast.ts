@@ -1,27 +1,9 @@
 // UCAST conditions in the expanded syntax OPA's Compile API emits, so that
 // @ucast/* and @open-policy-agent/ucast-prisma consume a row filter as it is.
-export type FieldOperator = 'eq' | 'ne' | 'in' | 'nin' | 'lt' | 'lte' | 'gt' | 'gte'
-export type CompoundOperator = 'and' | 'or' | 'not'
+import type { Condition, Rows } from '../contract/rows.js'
 
-export interface FieldCondition {
-  type: 'field'
-  field: string
-  operator: FieldOperator
-  value: unknown
-}
-
-export interface CompoundCondition {
-  type: 'compound'
-  operator: CompoundOperator
-  value: Condition[]
-}
-
-export type Condition = FieldCondition | CompoundCondition
-
-export type Rows =
-  | { kind: 'all' }
-  | { kind: 'none' }
-  | { kind: 'conditional', filter: Condition }
+// The types are the contract's (src/contract/rows.ts); here are the checks.
+export type { CompoundCondition, CompoundOperator, Condition, FieldCondition, FieldOperator, Rows } from '../contract/rows.js'
 
 const FIELD_OPERATORS = new Set<string>(['eq', 'ne', 'in', 'nin', 'lt', 'lte', 'gt', 'gte'])
 const COMPOUND_OPERATORS = new Set<string>(['and', 'or', 'not'])

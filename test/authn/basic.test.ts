@@ -11,6 +11,8 @@ import {
 } from '../../src/authn/secrets.js'
 import { basic, buildApp } from './fixtures/app.js'
 
+t.setTimeout(120_000)
+
 const PEPPER = 'pepper-for-tests-0123456789abcdef'
 const PAYROLL = 'ACME||SVC_PAYROLL'
 const PAYROLL_SECRET = 'k7Qf:2vX9-payroll-machine-secret-8d1e'
@@ -72,27 +74,84 @@ t.test('the username ends at the first colon', async (t) => {
   t.match(parseBasicCredential(Buffer.from('ACME||SVC:a:b:c').toString('base64')), { ok: true, username: 'ACME||SVC', secret: 'a:b:c' })
 })
 
-t.test('repeated failures are rate limited per username and per address', async (t) => {
+t.test('failures bring a growing delay for that account from that client, never a lockout', async (t) => {
+  // A clock that moves only when the test says so: the waits are exact.
+  const start = Date.now()
   let offsetMs = 0
   const app = await buildApp(
-    { basic: { secretsFile: await secretsFile(t), rateLimit: { maxFailures: 5, windowSec: 60, maxFailuresPerAddress: 8 } } },
-    { env: { VERDICT_BASIC_PEPPER: PEPPER }, now: () => Date.now() + offsetMs })
+    { basic: { secretsFile: await secretsFile(t), rateLimit: { maxFailures: 3, maxFailuresPerAddress: 100, windowSec: 600, delaySec: 1, maxDelaySec: 4 } } },
+    { env: { VERDICT_BASIC_PEPPER: PEPPER }, now: () => start + offsetMs })
   t.teardown(() => app.close())
+  const attacker = '192.0.2.66'
+  const service = '192.0.2.10'
 
-  for (let i = 0; i < 5; i++) {
-    t.match(await app.authenticate(basic(PAYROLL, `guess-${i}`, '10.0.0.1')), { code: 'basic_invalid_credentials' })
+  for (let i = 0; i < 3; i++) {
+    t.match(await app.authenticate(basic(PAYROLL, `guess-${i}`, attacker)), { code: 'basic_invalid_credentials' }, `guess ${i} is checked`)
   }
-  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, '10.0.0.2')), { ok: false, code: 'basic_rate_limited' },
-    'the 6th attempt is refused unchecked, even with the right secret, from any address')
-  t.equal(app.authnCounters.basicRateLimited, 1)
+  t.match(await app.authenticate(basic(PAYROLL, 'guess-3', attacker)), { ok: false, code: 'basic_rate_limited' }, 'the 4th attempt must wait')
+  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, attacker)), { ok: false, code: 'basic_rate_limited' }, 'even with the right secret, from the failing client')
+  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, service)), { ok: true }, 'the account is not locked: another client gets in')
+  t.equal(app.authnCounters.basicRateLimited, 2)
 
-  offsetMs = 61_000
-  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, '10.0.0.2')), { ok: true }, 'after the window the account works again')
+  offsetMs = 1000
+  t.match(await app.authenticate(basic(PAYROLL, 'guess-4', attacker)), { code: 'basic_invalid_credentials' }, 'after 1 s one more guess is checked')
+  offsetMs = 2500
+  t.match(await app.authenticate(basic(PAYROLL, 'guess-5', attacker)), { code: 'basic_rate_limited' }, 'the next wait is 2 s')
+  offsetMs = 3000
+  t.match(await app.authenticate(basic(PAYROLL, 'guess-5', attacker)), { code: 'basic_invalid_credentials' })
+  offsetMs = 6000
+  t.match(await app.authenticate(basic(PAYROLL, 'guess-6', attacker)), { code: 'basic_rate_limited' }, 'then 4 s')
+  offsetMs = 7000
+  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, attacker)), { ok: true }, 'the right secret after the wait works')
+  t.match(await app.authenticate(basic(PAYROLL, 'typo', attacker)), { code: 'basic_invalid_credentials' }, 'and a success forgets the failures')
+})
 
-  // Per address: failures spread over many usernames from one address.
+t.test('100 wrong secrets from one client behind a trusted proxy throttle only that client', async (t) => {
+  const gateway = '10.1.2.3'
+  const app = await buildApp(
+    // Waits of a minute, so a slow machine cannot let the throttled client through mid-test.
+    { trustedProxies: ['10.0.0.0/8'], basic: { secretsFile: await secretsFile(t), rateLimit: { delaySec: 60 } } },
+    { env: { VERDICT_BASIC_PEPPER: PEPPER } })
+  t.teardown(() => app.close())
+  const via = (username: string, secret: string, client: string, peer = gateway): Parameters<typeof app.authenticate>[0] =>
+    ({ ...basic(username, secret, peer), headers: { ...basic(username, secret, peer).headers, 'x-forwarded-for': `${client}, 10.9.9.9` } })
+
+  const outcomes = new Map<string, number>()
+  for (let i = 0; i < 100; i++) {
+    const r = await app.authenticate(via(PAYROLL, `wrong-${i}`, '203.0.113.9'))
+    const code = r.ok ? 'ok' : r.code
+    outcomes.set(code, (outcomes.get(code) ?? 0) + 1)
+  }
+  t.same(Object.fromEntries(outcomes), { basic_invalid_credentials: 5, basic_rate_limited: 95 },
+    'five guesses were checked, the other 95 refused unchecked')
+
+  let accepted = 0
+  for (let i = 0; i < 251; i++) {
+    const r = await app.authenticate(via(PAYROLL, PAYROLL_SECRET, `198.51.100.${i % 250}`))
+    if (r.ok) accepted++
+  }
+  t.equal(accepted, 251, 'all 251 valid requests from other clients behind the same gateway succeed')
+  t.match(await app.authenticate(via(PAYROLL, PAYROLL_SECRET, '203.0.113.9')), { ok: false, code: 'basic_rate_limited' },
+    'the throttled client is still refused, with a clear code')
+
+  // X-Forwarded-For from a peer that is not a trusted proxy is not believed:
+  // a new forged address per attempt does not buy new guesses.
+  const codes: string[] = []
+  for (let i = 0; i < 8; i++) {
+    const r = await app.authenticate(via(HR, `wrong-${i}`, `198.18.0.${i}`, '192.0.2.200'))
+    codes.push(r.ok ? 'ok' : r.code)
+  }
+  t.same(codes.slice(5), ['basic_rate_limited', 'basic_rate_limited', 'basic_rate_limited'], 'the peer itself is throttled after 5')
+})
+
+t.test('failures spread over many accounts throttle the client address', async (t) => {
+  const app = await buildApp(
+    { basic: { secretsFile: await secretsFile(t), rateLimit: { maxFailures: 5, maxFailuresPerAddress: 8, delaySec: 60 } } },
+    { env: { VERDICT_BASIC_PEPPER: PEPPER } })
+  t.teardown(() => app.close())
   for (let i = 0; i < 8; i++) await app.authenticate(basic(`ACME||GHOST_${i}`, 'x', '10.0.0.1'))
-  t.match(await app.authenticate(basic(HR, HR_SECRET, '10.0.0.1')), { ok: false, code: 'basic_rate_limited' }, 'address 10.0.0.1 is blocked')
-  t.match(await app.authenticate(basic(HR, HR_SECRET, '10.0.0.3')), { ok: true }, 'another address is not')
+  t.match(await app.authenticate(basic(HR, HR_SECRET, '10.0.0.1')), { ok: false, code: 'basic_rate_limited' }, 'address 10.0.0.1 must wait')
+  t.match(await app.authenticate(basic(HR, HR_SECRET, '10.0.0.3')), { ok: true }, 'another address need not')
 })
 
 t.test('an unknown user runs the same hash as a known one', async (t) => {

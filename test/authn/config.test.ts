@@ -18,11 +18,12 @@ function problemsOf (input: unknown): string[] {
 t.test('defaults', async (t) => {
   t.same(resolveAuthnConfig(undefined), {
     issuers: [],
-    basic: { pepperEnv: 'VERDICT_BASIC_PEPPER', rateLimit: { maxFailures: 5, windowSec: 60, maxFailuresPerAddress: 100 } },
+    trustedProxies: [],
+    basic: { pepperEnv: 'VERDICT_BASIC_PEPPER', rateLimit: { maxFailures: 5, maxFailuresPerAddress: 100, windowSec: 900, delaySec: 1, maxDelaySec: 60 } },
     maxTokenBytes: 8192
   })
   const [issuer] = resolveAuthnConfig({ issuers: [base] }).issuers
-  t.same(issuer, { ...base, audience: ['api://verdict'], algorithms: ['RS256', 'ES256'], clockToleranceSec: 30, fetchTimeoutMs: 5000, unknownKidCooldownSec: 60 })
+  t.same(issuer, { ...base, audience: ['api://verdict'], algorithms: ['RS256', 'ES256'], clockToleranceSec: 30, fetchTimeoutMs: 3000, keyRefreshSec: 300, keyRefreshMinSec: 60, keyRefreshMaxSec: 3600, unknownKidMinIntervalSec: 5 })
   t.same(resolveAuthnConfig({ issuers: [{ ...base, profile: 'auth0' }] }).issuers[0]?.algorithms, ['RS256'], 'per-profile algorithms')
   const resolved = resolveAuthnConfig({ issuers: [base], basic: { secretsFile: 's.yaml', pepperFile: 'p' } })
   t.same(resolveAuthnConfig(resolved), resolved, 'resolving twice changes nothing')

@@ -137,16 +137,19 @@ t.test('profile checks refuse the wrong caller', async (t) => {
     { name: 'Entra issuer of another tenant', claims: entraV2({ iss: `https://login.microsoftonline.com/${OTHER_TENANT}/v2.0`, tid: OTHER_TENANT }), code: 'issuer_untrusted' },
     { name: 'Entra user token (idtyp user)', claims: entraV2({ idtyp: 'user', scp: 'User.Read' }), code: 'token_not_client_credentials' },
     { name: 'Entra user token without idtyp (scp present)', claims: entraV1({ idtyp: undefined, scp: 'user_impersonation' }), code: 'token_not_client_credentials' },
-    { name: 'Entra v2 token without azp', claims: entraV2({ azp: undefined }), code: 'token_invalid' },
+    { name: 'Entra v2 token without azp', claims: entraV2({ azp: undefined }), code: 'client_id_missing' },
     { name: 'Okta user token (sub is a user)', claims: { iss: OKTA, aud: AUDIENCE, ...lifetime(), cid: '0oa1', sub: 'jane@acme.com', scp: ['openid'] }, code: 'token_not_client_credentials' },
-    { name: 'Okta token without cid', claims: { iss: OKTA, aud: AUDIENCE, ...lifetime(), sub: '0oa1' }, code: 'token_invalid' },
+    { name: 'Okta token without cid', claims: { iss: OKTA, aud: AUDIENCE, ...lifetime(), sub: '0oa1' }, code: 'client_id_missing' },
     { name: 'Google caller not in allowedClients', claims: { iss: 'https://accounts.google.com', aud: AUDIENCE, sub: '199999999999999999999', email: 'someone@gmail.com', email_verified: true, ...lifetime() }, code: 'client_not_allowed' },
-    { name: 'Google allowed email that Google has not verified', claims: { iss: 'https://accounts.google.com', aud: AUDIENCE, sub: '199999999999999999999', email: GOOGLE_SA, email_verified: false, ...lifetime() }, code: 'client_not_allowed' },
-    { name: 'Google token without sub', claims: { iss: 'https://accounts.google.com', aud: AUDIENCE, email: GOOGLE_SA, ...lifetime() }, code: 'token_invalid' },
+    { name: 'Google allowed email that Google has not verified', claims: { iss: 'https://accounts.google.com', aud: AUDIENCE, sub: '199999999999999999999', email: GOOGLE_SA, email_verified: false, ...lifetime() }, code: 'email_not_verified' },
+    { name: 'Google allowed email without email_verified', claims: { iss: 'https://accounts.google.com', aud: AUDIENCE, sub: '199999999999999999999', email: GOOGLE_SA, ...lifetime() }, code: 'email_not_verified' },
+    { name: 'Google allowed email with email_verified "false" (a string)', claims: { iss: 'https://accounts.google.com', aud: AUDIENCE, sub: '199999999999999999999', email: GOOGLE_SA, email_verified: 'false', ...lifetime() }, code: 'email_not_verified' },
+    { name: 'Google allowed email with email_verified "true" (a string, not the boolean)', claims: { iss: 'https://accounts.google.com', aud: AUDIENCE, sub: '199999999999999999999', email: GOOGLE_SA, email_verified: 'true', ...lifetime() }, code: 'email_not_verified' },
+    { name: 'Google token without sub', claims: { iss: 'https://accounts.google.com', aud: AUDIENCE, email: GOOGLE_SA, ...lifetime() }, code: 'client_id_missing' },
     { name: 'Auth0 user token (no gty)', claims: { iss: AUTH0, sub: 'auth0|123', aud: AUDIENCE, ...lifetime(), azp: 'Xy12AbCd', scope: 'openid' }, code: 'token_not_client_credentials' },
-    { name: 'Auth0 token without azp', claims: { iss: AUTH0, sub: 'x@clients', aud: AUDIENCE, ...lifetime(), gty: 'client-credentials' }, code: 'token_invalid' },
+    { name: 'Auth0 token without azp', claims: { iss: AUTH0, sub: 'x@clients', aud: AUDIENCE, ...lifetime(), gty: 'client-credentials' }, code: 'client_id_missing' },
     { name: 'OIDC client outside allowedClients', claims: { iss: idp.issuer, aud: AUDIENCE, ...lifetime(), client_id: 'svc-z' }, code: 'client_not_allowed' },
-    { name: 'OIDC token naming no client', claims: { iss: idp.issuer, aud: AUDIENCE, ...lifetime() }, code: 'token_invalid' }
+    { name: 'OIDC token naming no client', claims: { iss: idp.issuer, aud: AUDIENCE, ...lifetime() }, code: 'client_id_missing' }
   ]
   for (const c of cases) {
     t.match(await app.authenticate(bearer(idp.sign(c.claims))), { ok: false, code: c.code }, c.name)

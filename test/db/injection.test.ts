@@ -8,8 +8,8 @@
 // text, and every table intact afterwards.
 import t from 'tap'
 import { applyRows } from '../../src/client/kysely.js'
-import { decide } from '../../src/engine/decide.js'
-import { parseDecisionRequest } from '../../src/routes/decide-request.js'
+import { decideOnce } from '../../src/decision/decide.js'
+import { parseDecisionRequest } from '../../src/decision/parse.js'
 import { ERP_OBJECTS, type ErpDataset, type ErpPolicyData, type ErpRow } from '../helpers/erp-dataset.js'
 import { createPostgresTables, erpTable, openKysely, openSqlite, postgresIds, sqliteIds } from '../helpers/erp-db.js'
 import { startTestPostgres } from '../helpers/postgres.js'
@@ -133,7 +133,7 @@ for (const account of ACCOUNTS) {
       const path = `/cmictest/${decl.module}-rest-api/rest/1/${table.object}`
       const want = rows[table.object].filter(expected[account]?.[table.object] ?? (() => true)).map((r) => r.id)
       for (const dialect of ['sqlite', 'postgresql'] as const) {
-        const { decision } = decide(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: dialect }))
+        const { decision } = decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: dialect }))
         const sql = decision.rows.sql
         if (sql === undefined) {
           t.fail(`${table.object} ${dialect}: no SQL`)
@@ -150,7 +150,7 @@ for (const account of ACCOUNTS) {
         t.same(got, want, `${table.object} ${dialect}: ${want.length} rows`)
       }
       const columns = decl.sql.columns
-      const { decision } = decide(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path } }))
+      const { decision } = decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path } }))
       for (const [name, db] of [['SQLite', kyselySqlite], ['PostgreSQL', kyselyPg]] as const) {
         const found = await applyRows(db.selectFrom(table.table).select('id').orderBy('id'), decision.rows, { columns }).execute()
         t.same(found.map((r) => Number(r.id)), want, `${table.object} Kysely on ${name}`)
@@ -162,8 +162,11 @@ for (const account of ACCOUNTS) {
 t.test('a hostile code in a single-record request decides like any other code', async (t) => {
   const principal = basicPrincipal('ACME||INJ_JOBS')
   const path = '/cmictest/jc-rest-api/rest/1/jcjob'
+  // The record is named by `resource`; the path's id segment holds safe characters only.
   const allows = (company: string, job: string): boolean =>
-    decide(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/${encodeURIComponent(job)}` }, resource: { company, job } })).decision.allow
+    decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/record-1` }, resource: { company, job } })).decision.allow
+  t.throws(() => parseDecisionRequest({ request: { method: 'GET', path: `${path}/${encodeURIComponent("23-410'--")}` } }), { code: 'PATH_NOT_CANONICAL' },
+    'a hostile code in the path itself is refused before any decision')
   t.equal(allows(C_QUOTE, G_JOBS[0] as string), true, 'a job of its group in a quoted company')
   t.equal(allows(C_QUOTE, H_JOBS[0] as string), false, 'a job of another company\'s group')
   t.equal(allows(C_OR, H_JOBS[0] as string), true, "company ' OR '1'='1 is a name, not a condition")

@@ -51,7 +51,7 @@ t.test('every error code of src/errors.ts is spelled as on the wire and document
   const spelled = [...source.matchAll(/createError\(\s*'([^']+)'/g)].map((m) => m[1])
   t.same([...spelled].sort(), [...wire].sort(), 'the source spells each code exactly as it is answered')
   // The error handler's fallbacks go on the wire too.
-  const handler = readFileSync(join(repo, 'src', 'http', 'errors.ts'), 'utf8')
+  const handler = readFileSync(join(repo, 'src', 'decision', 'public-error.ts'), 'utf8')
   const fallbacks = [...handler.matchAll(/codeOf\([^,]+,\s*'([A-Z_]+)'\)/g)].map((m) => m[1] as string)
   t.ok(fallbacks.length > 0, 'the error handler has fallback codes')
   for (const code of [...wire, ...fallbacks]) t.ok(documented(code), `${code} is in docs/API.md`)

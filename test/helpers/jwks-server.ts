@@ -60,6 +60,8 @@ export interface JwksServer {
   setHanging: (hanging: boolean) => void
   /** when set, every request is answered with this HTTP status */
   setFailStatus: (status: number | undefined) => void
+  /** the Cache-Control header of JWKS answers (none when undefined) */
+  setCacheControl: (value: string | undefined) => void
   /** signs payload with the first published key (or opts.key) */
   sign: (payload: Record<string, unknown>, opts?: SignOptions) => string
   close: () => Promise<void>
@@ -117,6 +119,7 @@ export async function startJwksServer (opts: { keys?: TestKey[], issuer?: string
   let keys = opts.keys ?? [generateKey('RS256')]
   let hanging = false
   let failStatus: number | undefined
+  let cacheControl: string | undefined
   const requests: RequestCounts = { discovery: 0, jwks: 0, other: 0, total: 0 }
   const hung = new Set<ServerResponse>()
 
@@ -134,11 +137,11 @@ export async function startJwksServer (opts: { keys?: TestKey[], issuer?: string
       res.writeHead(failStatus, { 'content-type': 'application/json' }).end('{"error":"unavailable"}')
       return
     }
-    const send = (body: unknown): void => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    const send = (body: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(200, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
     }
     if (path === '/.well-known/openid-configuration') send({ issuer: server.issuer, jwks_uri: `${server.url}/jwks` })
-    else if (path === '/jwks') send({ keys: keys.map((k) => k.publicJwk) })
+    else if (path === '/jwks') send({ keys: keys.map((k) => k.publicJwk) }, cacheControl !== undefined ? { 'cache-control': cacheControl } : {})
     else res.writeHead(404).end()
   }) as ReturnType<typeof createServer> & { url: string, issuer: string }
 
@@ -168,6 +171,7 @@ export async function startJwksServer (opts: { keys?: TestKey[], issuer?: string
       }
     },
     setFailStatus (status) { failStatus = status },
+    setCacheControl (value) { cacheControl = value },
     sign (payload, signOpts = {}) {
       const key = signOpts.key ?? keys[0]
       if (key === undefined) throw new Error('no key to sign with')

@@ -9,9 +9,9 @@ import type pg from 'pg'
 import { makePrincipal, type Principal } from '../../src/authn/principal.js'
 import { assembleBundle, type PolicyBundle } from '../../src/bundle/bundle.js'
 import { compilePolicies } from '../../src/toolchain/compiler.js'
-import { decide } from '../../src/engine/decide.js'
+import { decideOnce } from '../../src/decision/decide.js'
 import { loadDecisionPolicy, type DecisionPolicy } from '../../src/engine/policy.js'
-import { parseDecisionRequest } from '../../src/routes/decide-request.js'
+import { parseDecisionRequest } from '../../src/decision/parse.js'
 import { POLICY_DIR } from './app.js'
 import { rowResource, type ErpDataset, type ErpPolicyData } from './erp-dataset.js'
 import { fillPostgres, fillSqlite, postgresIds, sqliteIds, type ErpTable } from './erp-db.js'
@@ -77,13 +77,13 @@ export async function checkAgreement (policy: DecisionPolicy, erp: ErpPolicyData
       const oracle: number[] = []
       for (const row of list) {
         const resource = rowResource(row, table.fields)
-        const { decision } = decide(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/${row.id}` }, resource }))
+        const { decision } = decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/${row.id}` }, resource }))
         if (decision.allow) allowed.push(row.id)
         if (mayRetrieve(erp, account, table.object, resource)) oracle.push(row.id)
       }
       const sql = {
-        sqlite: decide(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: 'sqlite' })).decision.rows.sql,
-        postgresql: decide(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: 'postgresql' })).decision.rows.sql
+        sqlite: decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: 'sqlite' })).decision.rows.sql,
+        postgresql: decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: 'postgresql' })).decision.rows.sql
       }
       if (sql.sqlite === undefined || sql.postgresql === undefined) {
         report.problems.push(`${account} ${table.object}: the decision carries no SQL`)

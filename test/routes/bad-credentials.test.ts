@@ -32,15 +32,15 @@ t.test('bad credentials are 401 decisions with their own reason', async (t) => {
     ['not yet valid', 'Bearer ' + idp.sign({ ...claims, nbf: now + 3600, exp: now + 7200 }), 'token_not_yet_valid'],
     ['wrong audience', 'Bearer ' + idp.sign({ ...claims, aud: 'api://someone-else' }), 'audience_mismatch'],
     ['wrong issuer', 'Bearer ' + idp.sign({ ...claims, iss: 'https://login.evil.example/' }), 'issuer_untrusted'],
-    ['alg none', 'Bearer ' + craftToken({ alg: 'none', typ: 'JWT', kid: key.kid }, claims), 'algorithm_not_allowed'],
-    ['HS256 signed with the issuer public key', 'Bearer ' + craftToken({ alg: 'HS256', typ: 'JWT', kid: key.kid }, claims, hmacSignature(key.publicPem)), 'algorithm_not_allowed'],
+    ['alg none', 'Bearer ' + craftToken({ alg: 'none', typ: 'JWT', kid: key.kid }, claims), 'algorithm_none'],
+    ['HS256 signed with the issuer public key', 'Bearer ' + craftToken({ alg: 'HS256', typ: 'JWT', kid: key.kid }, claims, hmacSignature(key.publicPem)), 'algorithm_symmetric'],
     ['unknown kid', 'Bearer ' + idp.sign(claims, { key: generateKey('RS256') }), 'key_not_found'],
     ['tampered payload', 'Bearer ' + tamperPayload(good, { cmicuser: 'ACME||SECADMIN' }), 'signature_invalid'],
     ['jku header pointing elsewhere', 'Bearer ' + idp.sign(claims, { header: { jku: elsewhere.jwksUri } }), 'token_header_forbidden'],
     ['x5u header pointing elsewhere', 'Bearer ' + idp.sign(claims, { header: { x5u: `${elsewhere.url}/cert.pem` } }), 'token_header_forbidden'],
     ['embedded jwk header', 'Bearer ' + idp.sign(claims, { header: { jwk: generateKey('RS256').publicJwk } }), 'token_header_forbidden'],
     ['token over 8 KiB', 'Bearer ' + idp.sign({ ...claims, padding: 'x'.repeat(9000) }), 'token_too_large'],
-    ['not a JWT', 'Bearer not.a.jwt', 'token_malformed'],
+    ['not a JWT', 'Bearer not.a.jwt', 'token_header_invalid'],
     ['Basic that is not base64', 'Basic %%%not-base64%%%', 'basic_malformed'],
     ['Basic without a colon', basic('ACME||SVC_PAYROLL'), 'basic_malformed'],
     ['Basic with an empty user', basic(':secret'), 'basic_malformed'],
@@ -82,6 +82,7 @@ t.test('bad credentials are 401 decisions with their own reason', async (t) => {
   t.test('what the key servers saw', async (t) => {
     t.equal(elsewhere.requests.total, 0, 'no key was fetched from a URL found in a token')
     const fetches = idp.requests.jwks - seenBefore
-    t.ok(fetches >= 1 && fetches <= 2, `one fetch for the keys, at most one refetch for the unknown kid (saw ${fetches})`)
+    // The keys are fetched when the app starts; an unknown kid may refetch once.
+    t.ok(fetches <= 1, `at most one refetch for the unknown kid (saw ${fetches})`)
   })
 })

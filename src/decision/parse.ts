@@ -1,14 +1,15 @@
 // A schema-valid decision request turned into what the engine decides on, with
 // the checks a schema cannot word well: the method, the API path and the SQL
-// dialect each get their own 400 code and message. Shared by /v1/decide and
-// every item of /v1/decide/batch.
+// dialect each get their own 400 code and message. Every door parses here.
+import type { DecisionRequest } from '../contract/wire.js'
 import type { ParsedRequest } from '../engine/decide.js'
 import { actionOf, DEFAULT_PATH_VOCABULARY, endpointOf, type PathVocabulary } from '../engine/input.js'
 import { SqlDialectUnknownError } from '../errors.js'
-import { isSqlDialect, SQL_DIALECTS } from '../rows/sql.js'
-import type { DecisionRequestBody } from './decide-schema.js'
+import { isSqlDialect, SQL_DIALECTS } from '../rows/dialects.js'
 
-export function parseDecisionRequest (body: DecisionRequestBody, paths: PathVocabulary = DEFAULT_PATH_VOCABULARY): ParsedRequest {
+export type { ParsedRequest } from '../engine/decide.js'
+
+export function parseDecisionRequest (body: DecisionRequest, paths: PathVocabulary = DEFAULT_PATH_VOCABULARY): ParsedRequest {
   const action = actionOf(body.request.method)
   const endpoint = endpointOf(body.request.path, paths)
   const { sql, ...rest } = body
