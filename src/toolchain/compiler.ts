@@ -50,9 +50,23 @@ export function formatProblem (p: PolicyProblem): string {
   return `${where}${p.code}: ${p.message}`
 }
 
+/** Verdict's entrypoint, whose `input` has a JSON Schema (schemas/policy-input.json). */
+export const DECISION_ENTRYPOINT = 'verdict/decision'
+
+/** schemas/policy-input.json, generated from src/contract/policy.ts (a test holds them equal). */
+export function inputSchemaFile (): string {
+  return fileURLToPath(new URL('../../schemas/policy-input.json', import.meta.url))
+}
+
 export interface CheckOptions {
   /** Check the *_test.rego files too (`verdict check`); the served policy leaves them out. */
   includeTests?: boolean
+  /**
+   * The entrypoint the policies are built for: for Verdict's own, OPA type-checks
+   * every reference to `input` against its schema (`opa check --schema`), so a
+   * misspelt input field is a compile error, not a rule that never matches.
+   */
+  entrypoint?: string
   /** Check the tenant data against its schema and references (default true; policy-data-check.ts). */
   data?: boolean
 }
@@ -72,6 +86,7 @@ export async function checkPolicies (dir: string, options: CheckOptions = {}): P
 async function checkRego (dir: string, options: CheckOptions): Promise<PolicyProblem[]> {
   const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1']
   if (!options.includeTests) args.push('--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES)
+  if (options.entrypoint === DECISION_ENTRYPOINT) args.push('--schema', inputSchemaFile())
   args.push('.')
   const r = await runOpaExit(args, { cwd: resolve(dir) })
   if (r.code === 0) return []
@@ -113,7 +128,7 @@ export interface CompileOptions {
 export async function compilePolicies (options: CompileOptions): Promise<PolicyBundle> {
   const check = options.check !== false
   if (check) {
-    const problems = await checkPolicies(options.dir, { data: false })
+    const problems = await checkPolicies(options.dir, { data: false, entrypoint: options.entrypoint })
     if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
   }
   const out = await mkdtemp(join(tmpdir(), 'verdict-build-'))
