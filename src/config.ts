@@ -93,7 +93,7 @@ function applyEnv (raw: Record<string, unknown>, env: Env): void {
   // Each policy source replaces the others (and a watch flag that only a dir has).
   const policySource = (key: 'dir' | 'bundleFile' | 'bundleUrl', value: string): void => {
     const policy = section('policy')
-    for (const other of ['dir', 'bundleFile', 'bundleUrl', 'watch']) delete policy[other]
+    for (const other of ['dir', 'bundleFile', 'bundleUrl', 'watch', 'reconcileIntervalMs']) delete policy[other]
     policy[key] = value
   }
   if (env.VERDICT_POLICY_DIR) policySource('dir', env.VERDICT_POLICY_DIR)

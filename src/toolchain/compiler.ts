@@ -19,6 +19,13 @@ import { checkBundleData, checkPolicyData } from './policy-data-check.js'
 /** Policy tests sit beside the policies (x_test.rego) and are for `opa test`, not for the served bundle. */
 export const TEST_FILES = '*_test.rego'
 export const isTestFile = (path: string): boolean => path.endsWith('_test.rego')
+/**
+ * Hidden files and folders are not policy: .git, editors' swap files, and the
+ * ..data / ..<timestamp> entries of a Kubernetes ConfigMap volume (whose files
+ * would otherwise be compiled twice). OPA would load them; it is told not to.
+ */
+export const HIDDEN_FILES = '.*'
+export const isHiddenName = (name: string): boolean => name.startsWith('.')
 
 export function wasmCapabilitiesFile (): string {
   return fileURLToPath(new URL('../../.tools/wasm-capabilities.json', import.meta.url))
@@ -31,7 +38,7 @@ export function wasmCapabilitiesFile (): string {
  * the checkout happens to be.
  */
 export function wasmBuildArgs (entrypoint: string, output: string, revision?: string): string[] {
-  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES, '-o', output]
+  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES, '--ignore', HIDDEN_FILES, '-o', output]
   if (revision) args.push('--revision', revision)
   return [...args, '.']
 }
@@ -84,7 +91,7 @@ export async function checkPolicies (dir: string, options: CheckOptions = {}): P
 }
 
 async function checkRego (dir: string, options: CheckOptions): Promise<PolicyProblem[]> {
-  const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1']
+  const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1', '--ignore', HIDDEN_FILES]
   if (!options.includeTests) args.push('--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES)
   if (options.entrypoint === DECISION_ENTRYPOINT) args.push('--schema', inputSchemaFile())
   args.push('.')
@@ -127,15 +134,18 @@ export interface CompileOptions {
 
 export async function compilePolicies (options: CompileOptions): Promise<PolicyBundle> {
   const check = options.check !== false
-  if (check) {
-    const problems = await checkPolicies(options.dir, { data: false, entrypoint: options.entrypoint })
-    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
-  }
   const out = await mkdtemp(join(tmpdir(), 'verdict-build-'))
   const bundleFile = join(out, 'bundle.tar.gz')
   let bundle: PolicyBundle
   try {
-    await buildWasm(options.dir, options.entrypoint, bundleFile, options.revision)
+    // The check and the build run side by side (a hot reload waits on both);
+    // the check's problems, when there are any, are the error.
+    const checking = check ? checkPolicies(options.dir, { data: false, entrypoint: options.entrypoint }) : Promise.resolve([])
+    const building = buildWasm(options.dir, options.entrypoint, bundleFile, options.revision).then(() => undefined, (err: unknown) => err)
+    const problems = await checking
+    const buildError = await building
+    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
+    if (buildError !== undefined) throw buildError
     bundle = await readBundle(await readFile(bundleFile))
   } finally {
     await rm(out, { recursive: true, force: true })
