@@ -12,7 +12,7 @@
 // Files are read as OPA reads them: every data.json / data.yaml / data.yml under
 // the directory, placed at its folder's path (policies/erp/api/data.yaml ->
 // data.erp.api).
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
@@ -57,14 +57,18 @@ function mountAt (data: Obj, mount: readonly string[], value: unknown): void {
   }
 }
 
+// As the compiler reads them: hidden files and folders left out (compiler.ts,
+// HIDDEN_FILES), links followed (a Kubernetes volume links every entry through
+// ..data). Folders are read side by side: a hot reload waits on this.
 async function dataFiles (dir: string): Promise<string[]> {
-  const out: string[] = []
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'))
+  const found = await Promise.all(entries.map(async (entry): Promise<string[]> => {
     const path = join(dir, entry.name)
-    if (entry.isDirectory()) out.push(...await dataFiles(path))
-    else if (entry.isFile() && DATA_FILES.has(entry.name)) out.push(path)
-  }
-  return out.sort()
+    const kind = entry.isSymbolicLink() ? await stat(path) : entry
+    if (kind.isDirectory()) return await dataFiles(path)
+    return kind.isFile() && DATA_FILES.has(entry.name) ? [path] : []
+  }))
+  return found.flat().sort()
 }
 
 /**
@@ -75,9 +79,11 @@ export async function readPolicyData (dir: string): Promise<PolicyDataFiles & { 
   const data: Obj = {}
   const sources: DataSource[] = []
   const problems: PolicyProblem[] = []
-  for (const file of await dataFiles(dir)) {
+  const files = await dataFiles(dir)
+  const texts = await Promise.all(files.map(async (file) => await readFile(file, 'utf8')))
+  for (const [i, file] of files.entries()) {
     const mount = relative(dir, join(file, '..')).split(sep).filter(Boolean)
-    const text = await readFile(file, 'utf8')
+    const text = texts[i] as string
     const source: DataSource = { file, mount }
     let value: unknown
     if (file.endsWith('.json')) {
@@ -89,7 +95,8 @@ export async function readPolicyData (dir: string): Promise<PolicyDataFiles & { 
       }
     } else {
       const lines = new LineCounter()
-      const doc = parseDocument(text, { lineCounter: lines })
+      // YAML 1.1, as OPA reads data files (yes/no/on/off are booleans there).
+      const doc = parseDocument(text, { lineCounter: lines, version: '1.1' })
       if (doc.errors.length > 0) {
         const e = doc.errors[0]
         problems.push({ file, row: e?.linePos?.[0].line ?? 1, code: DATA_SCHEMA, message: `not YAML: ${e?.message ?? 'parse error'}` })
@@ -285,9 +292,28 @@ function scopeFindings (resource: string, o: Obj): Finding[] {
   return out
 }
 
-/** Turns findings into problems located in the data files. */
-export function locateFindings (files: PolicyDataFiles, findings: readonly Finding[]): PolicyProblem[] {
-  return findings.map((f) => ({ ...locate(files.sources, f.path), code: f.code, message: `data.${keyPath(files.data, f.path)}: ${f.message}` }))
+/** Turns findings about `data` into problems located in the data files. */
+export function locateFindings (sources: readonly DataSource[], data: unknown, findings: readonly Finding[]): PolicyProblem[] {
+  return findings.map((f) => ({ ...locate(sources, f.path), code: f.code, message: `data.${keyPath(data, f.path)}: ${f.message}` }))
+}
+
+/**
+ * The data check of a built bundle (the loader's): its data.json is exactly what
+ * will be evaluated, and JSON reads fast, so a reload under load pays little.
+ * Only when something is wrong are the data files of `dir` read, to say where.
+ */
+export async function checkBundleData (dir: string, dataJson: Buffer): Promise<PolicyProblem[]> {
+  let data: unknown
+  try {
+    data = JSON.parse(dataJson.toString('utf8'))
+  } catch (err) {
+    return [{ code: DATA_SCHEMA, message: `the bundle's data.json is not JSON: ${(err as Error).message}` }]
+  }
+  if (!isObj(data) || !has(data, 'erp')) return []
+  const findings = checkErpData(data.erp)
+  if (findings.length === 0) return []
+  const files = await readPolicyData(dir).catch(() => ({ sources: [] as DataSource[] }))
+  return locateFindings(files.sources, data, findings)
 }
 
 /**
@@ -296,8 +322,15 @@ export function locateFindings (files: PolicyDataFiles, findings: readonly Findi
  * policy that is not Verdict's product policy has its own data).
  */
 export async function checkPolicyData (dir: string): Promise<PolicyProblem[]> {
-  const files = await readPolicyData(dir)
+  let files: Awaited<ReturnType<typeof readPolicyData>>
+  try {
+    files = await readPolicyData(dir)
+  } catch (err) {
+    // A directory that is not there: OPA's check, run beside this one, says so.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
   if (files.problems.length > 0) return files.problems
   if (!has(files.data, 'erp')) return []
-  return locateFindings(files, checkErpData(files.data.erp))
+  return locateFindings(files.sources, files.data, checkErpData(files.data.erp))
 }

@@ -7,7 +7,7 @@
 // equal to the single-record decisions — never a hostile value in the SQL
 // text, and every table intact afterwards.
 import t from 'tap'
-import { applyRows } from '../../src/client/kysely.js'
+import { applyRows } from '../../packages/client/src/kysely.js'
 import { decideOnce } from '../../src/decision/decide.js'
 import { parseDecisionRequest } from '../../src/decision/parse.js'
 import { ERP_OBJECTS, type ErpDataset, type ErpPolicyData, type ErpRow } from '../helpers/erp-dataset.js'

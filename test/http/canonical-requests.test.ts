@@ -10,6 +10,9 @@ import { buildApp } from '../helpers/app.js'
 import { AUDIENCE, startCallers, type CallerName } from '../helpers/callers.js'
 import { startJwksServer } from '../helpers/jwks-server.js'
 
+// Starts real callers or a real server and compiles the policy: slow on a busy machine.
+t.setTimeout(120_000)
+
 const path = (module: string, resource: string, rest = ''): string => `/cmictest/${module}-rest-api/rest/1/${resource}${rest}`
 const TIMESHEETS = path('hcm', 'pyemptimesheet')
 const ISSUE_EXAMPLE = `${TIMESHEETS}/..%5c..%5c..%5cjc-rest-api%5crest%5c1%5cjcjob`
