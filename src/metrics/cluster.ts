@@ -24,7 +24,7 @@ export function shareWithPrimary (registry: Registry): void {
   workerListener ??= new AggregatorRegistry()
 }
 
-let workerListener: AggregatorRegistry<"text/plain; version=0.0.4; charset=utf-8"> | undefined
+let workerListener: AggregatorRegistry<'text/plain; version=0.0.4; charset=utf-8'> | undefined
 
 /** True when /metrics must come from the primary (this process is one of several workers). */
 export function isClusterWorker (): boolean {
