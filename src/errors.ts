@@ -46,6 +46,10 @@ export const PepNotAllowedError = createError('PEP_NOT_ALLOWED', '%s', 403)
 export const RequestNotJsonError = createError('REQUEST_NOT_JSON', 'send the request as a JSON object with Content-Type: application/json', 400)
 export const PageTokenInvalidError = createError('PAGE_TOKEN_INVALID', 'page.token %s', 400)
 
+// Forward-auth: an allowed request whose row filter is larger than the header
+// bound (forwardAuth.maxFilterBytes) is refused, never let through without it.
+export const RowFilterTooLargeError = createError('ROW_FILTER_TOO_LARGE', 'the row filter is %d characters as X-Verdict-Filter, over the bound of %d', 500)
+
 // Configuration (raised at start-up, before anything listens)
 export const ConfigInvalidError = createError('CONFIG_INVALID', 'configuration is invalid: %s', 500)
 
