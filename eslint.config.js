@@ -1,5 +1,5 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['dist/**', '.tools/**', '.build/**', '.tap/**', 'coverage/**'] })
+  ...neostandard({ ts: true, ignores: ['dist/**', 'packages/*/dist/**', '.tools/**', '.build/**', '.tap/**', 'coverage/**'] })
 ]

@@ -13,6 +13,7 @@ import { registerJsonBodyParser } from './http/json-body.js'
 import { registerSchemaValidation } from './http/validation.js'
 import batchRoute, { batchBodyLimit } from './routes/batch.js'
 import decideRoute from './routes/decide.js'
+import explainRoute from './routes/explain.js'
 import forwardAuthRoute from './routes/forward-auth.js'
 import healthRoute from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
@@ -43,6 +44,10 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
   await fastify.register(forwardAuthRoute, { ...config.forwardAuth, challenges: challenges(config) })
   await fastify.register(authzen, { config: config.authzen, authn: config.authn, bodyLimit: config.server.bodyLimitBytes, batchBodyLimit: batchBodyLimit(config.server) })
+  // Off unless configured; parseConfig refuses enabled without admin roles or a policy dir.
+  if (config.explain.enabled && config.policy.dir !== undefined) {
+    await fastify.register(explainRoute, { config: config.explain, policyDir: config.policy.dir, bodyLimit: config.server.bodyLimitBytes })
+  }
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)
   await fastify.register(openapiRoute)

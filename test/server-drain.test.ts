@@ -61,7 +61,9 @@ async function setup (t: Test, extra: { shutdownTimeoutMs: number, jwksUri?: str
   const logFile = join(dir, 'logs', 'decisions.log')
   const configFile = join(dir, 'verdict.yaml')
   const issuers = extra.jwksUri !== undefined
-    ? `[{ name: local, profile: oidc, issuer: "https://idp.test", audience: "${AUDIENCE}", jwksUri: "${extra.jwksUri}", erpUserClaim: cmicuser }]`
+    // A long fetch timeout and a short refetch interval: the held key set below
+    // keeps its requests in flight for as long as the test needs.
+    ? `[{ name: local, profile: oidc, issuer: "https://idp.test", audience: "${AUDIENCE}", jwksUri: "${extra.jwksUri}", erpUserClaim: cmicuser, fetchTimeoutMs: 30000, unknownKidMinIntervalSec: 1 }]`
     : '[]'
   await writeFile(configFile, [
     `server: { host: 127.0.0.1, port: 0, workers: 1, logLevel: info, shutdownTimeoutMs: ${extra.shutdownTimeoutMs} }`,
@@ -83,13 +85,20 @@ async function loggedIds (logFile: string): Promise<string[]> {
 t.test('SIGTERM during load: accepted requests get real decisions, their events are flushed, exit 0', async (t) => {
   // An identity provider whose key set is held back until the test releases it:
   // decisions for its callers are provably in flight (waiting in authentication).
+  // Verdict fetches the keys at start: that fetch is answered at once without
+  // the key, so the held tokens' kid is unknown and their refetch is held.
   const key = generateKey('RS256')
   let release!: () => void
   const released = new Promise<void>((resolve) => { release = resolve })
-  const jwks = { requests: 0 }
+  const jwks = { requests: 0, holding: false }
   const idp = createServer((_req, res) => {
+    const send = (keys: unknown[]): void => { res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys })) }
+    if (!jwks.holding) {
+      send([])
+      return
+    }
     jwks.requests++
-    released.then(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [key.publicJwk] }))).catch(() => {})
+    released.then(() => send([key.publicJwk])).catch(() => {})
   })
   await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { release(); idp.closeAllConnections(); idp.close() })
@@ -111,7 +120,9 @@ t.test('SIGTERM during load: accepted requests get real decisions, their events 
   })
   while (load.filter((d) => d.status === 200).length < 20) await new Promise((resolve) => setTimeout(resolve, 5))
 
-  // Twelve decisions that wait on the held key set.
+  // Twelve decisions that wait on the held key set (past the 1 s refetch interval).
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  jwks.holding = true
   const held = Array.from({ length: 12 }, (_, i) => decide(base, bearer, `held-${i}`))
   await Promise.all(held.map((d) => d.sent))
   while (jwks.requests === 0) await new Promise((resolve) => setTimeout(resolve, 5))

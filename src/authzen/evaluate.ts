@@ -1,7 +1,11 @@
 // One AuthZEN evaluation against the active policy, and the batch semantics of
-// the Access Evaluations API. The model turns the request into a policy input
-// (or a reason to deny); the policy decides; the AuthZEN answer is
+// the Access Evaluations API. The model turns the request into an ERP decision
+// request (decided by the decision service, which also writes the decision log)
+// or a policy input (entities), or a reason to deny; the AuthZEN answer is
 // `{ decision }`, with `context.reasons` only when the PEP asked for them.
+import type { Principal } from '../contract/policy.js'
+import type { Decision } from '../contract/wire.js'
+import type { ParsedRequest } from '../decision/index.js'
 import type { DecisionPolicy } from '../engine/policy.js'
 import type { Model, ModelReason, Query } from './models.js'
 import type { Semantic } from './schema.js'
@@ -26,15 +30,40 @@ export function policyData (policy: DecisionPolicy): unknown {
   return dataCache.get(policy)
 }
 
+/** How an evaluation reaches a policy. */
+export interface Evaluator {
+  policy: DecisionPolicy
+  model: Model
+  /** An ERP decision through the decision service (policy → evaluate → decision log), for the given principal. */
+  decideErp: (parsed: ParsedRequest, principal: Principal) => Promise<Decision>
+}
+
 /** Evaluates one request. Throws what the engine throws (a 5xx): never an allow. */
-export function evaluate (policy: DecisionPolicy, model: Model, query: Query): Evaluation {
-  const prepared = model.prepare(query, policyData(policy))
+export async function evaluate (ev: Evaluator, query: Query): Promise<Evaluation> {
+  const prepared = ev.model.prepare(query, policyData(ev.policy))
   if (!prepared.ok) return { decision: false, reasons: [prepared.reason] }
-  // The engine's evaluate() is typed for the ERP input; the entities model hands
-  // the policy the AuthZEN request instead. Both run the same checked path: the
-  // result must have the contract's shape or it is an engine failure.
-  const result = policy.evaluate(prepared.input as Parameters<DecisionPolicy['evaluate']>[0])
-  return { decision: model.decision(result), reasons: result.reasons.map((r) => ({ code: r.code, message: r.message })) }
+  if ('erp' in prepared) {
+    let decision: Decision
+    try {
+      decision = await ev.decideErp(prepared.erp.parsed, prepared.erp.principal)
+    } catch (err) {
+      // A question the decision service refuses as a client's mistake (an
+      // endpoint the policy does not know, a string it cannot read) is a deny
+      // with that reason; an engine failure stays a failure.
+      const e = err as { statusCode?: unknown, code?: unknown, message?: unknown }
+      if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && typeof e.code === 'string') {
+        return { decision: false, reasons: [{ code: e.code.toLowerCase(), message: String(e.message) }] }
+      }
+      throw err
+    }
+    return { decision: decision.allow, reasons: decision.reasons.map((r) => ({ code: r.code, message: r.message })) }
+  }
+  // The entities model hands the policy the AuthZEN request itself, which the
+  // decision service's ERP contract does not describe: evaluated here, through
+  // the same checked engine path (a result without the contract's shape is an
+  // engine failure), and not written to the decision log.
+  const result = ev.policy.evaluate(prepared.input as Parameters<DecisionPolicy['evaluate']>[0])
+  return { decision: ev.model.decision(result), reasons: result.reasons.map((r) => ({ code: r.code, message: r.message })) }
 }
 
 export function answer (evaluation: Evaluation, includeReasons: boolean): EvaluationAnswer {

@@ -20,7 +20,7 @@ import { loadPepper } from '../authn/secrets.js'
 import type { DecisionPolicy } from '../engine/policy.js'
 import { BatchTooLargeError, ConfigInvalidError, InvalidRequestError, PepNotAllowedError, PepUnauthenticatedError, PolicyEvaluationError, PolicyNotLoadedError, RequestNotJsonError } from '../errors.js'
 import type { AuthzenConfig } from './config.js'
-import { answer, evaluate, failedItem, policyData, stopsAfter, type EvaluationAnswer } from './evaluate.js'
+import { answer, evaluate, failedItem, policyData, stopsAfter, type EvaluationAnswer, type Evaluator } from './evaluate.js'
 import { cmicModel, entitiesModel, type Model, type Query } from './models.js'
 import { paginate, searchDigest } from './page.js'
 import { createPepAuthenticator, loadApiKeys, WWW_AUTHENTICATE, type PepResult } from './pep.js'
@@ -91,6 +91,19 @@ function currentPolicy (fastify: FastifyInstance): DecisionPolicy {
   return policy
 }
 
+/**
+ * The evaluator of one AuthZEN request: ERP questions go through the decision
+ * service with the subject's account as the principal (the PEP has been
+ * authenticated; the subject is who the question is about).
+ */
+function evaluatorFor (fastify: FastifyInstance, request: FastifyRequest, model: Model): Evaluator {
+  return {
+    policy: currentPolicy(fastify),
+    model,
+    decideErp: async (parsed, principal) => await fastify.decision.decideParsed(request, parsed, { authn: { ok: true, principal } })
+  }
+}
+
 const toQuery = (r: { subject: Query['subject'], action: Query['action'], resource: Query['resource'], context?: Query['context'] }): Query =>
   ({ subject: r.subject, action: r.action, resource: r.resource, context: r.context })
 
@@ -133,37 +146,37 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
 
   fastify.post<{ Body: EvaluationRequest }>(PATHS.evaluation, {
     bodyLimit: opts.bodyLimit,
-    schema: { body: EvaluationRequestSchema, tags, summary: 'AuthZEN: one access evaluation', description: 'May the subject perform the action on the resource? `{ decision }`; `context.reasons` when `options.include_reasons` is true.' }
+    schema: { body: EvaluationRequestSchema, tags, operationId: 'authzenEvaluation', summary: 'AuthZEN: one access evaluation', description: 'May the subject perform the action on the resource? `{ decision }`; `context.reasons` when `options.include_reasons` is true.' }
   }, async (request) => {
-    const policy = currentPolicy(fastify)
-    return answer(evaluate(policy, model, toQuery(request.body)), request.body.options?.include_reasons === true)
+    const ev = evaluatorFor(fastify, request, model)
+    return answer(await evaluate(ev, toQuery(request.body)), request.body.options?.include_reasons === true)
   })
 
   fastify.post<{ Body: EvaluationsRequest }>(PATHS.evaluations, {
     bodyLimit: opts.batchBodyLimit,
-    schema: { body: EvaluationsRequestSchema, tags, summary: 'AuthZEN: many access evaluations', description: `Up to ${MAX_EVALUATIONS} evaluations; top-level subject, action, resource and context are defaults. options.evaluations_semantic: execute_all (default), deny_on_first_deny, permit_on_first_permit. An item that cannot be evaluated is \`decision: false\` with \`context.error\`.` }
+    schema: { body: EvaluationsRequestSchema, tags, operationId: 'authzenEvaluations', summary: 'AuthZEN: many access evaluations', description: `Up to ${MAX_EVALUATIONS} evaluations; top-level subject, action, resource and context are defaults. options.evaluations_semantic: execute_all (default), deny_on_first_deny, permit_on_first_permit. An item that cannot be evaluated is \`decision: false\` with \`context.error\`.` }
   }, async (request) => {
     const body = request.body
     const includeReasons = body.options?.include_reasons === true
-    const policy = currentPolicy(fastify)
+    const ev = evaluatorFor(fastify, request, model)
     const items = body.evaluations ?? []
     if (items.length > MAX_EVALUATIONS) throw new BatchTooLargeError(MAX_EVALUATIONS, items.length)
     if (items.length === 0) {
       // No evaluations: the request is a single evaluation (backwards compatible).
       if (!itemCheck.Check(body)) throw invalid(itemCheck.Errors(body).First())
-      return answer(evaluate(policy, model, toQuery(body as EvaluationRequest)), includeReasons)
+      return answer(await evaluate(ev, toQuery(body as EvaluationRequest)), includeReasons)
     }
     const semantic = body.options?.evaluations_semantic ?? 'execute_all'
     const evaluations: EvaluationAnswer[] = []
     for (const item of items) {
-      const one = evaluateItem(request, policy, body, item, includeReasons)
+      const one = await evaluateItem(request, ev, body, item, includeReasons)
       evaluations.push(one)
       if (stopsAfter(semantic, one.decision)) break
     }
     return { evaluations }
   })
 
-  function evaluateItem (request: FastifyRequest, policy: DecisionPolicy, defaults: EvaluationsRequest, item: unknown, includeReasons: boolean): EvaluationAnswer {
+  async function evaluateItem (request: FastifyRequest, ev: Evaluator, defaults: EvaluationsRequest, item: unknown, includeReasons: boolean): Promise<EvaluationAnswer> {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return failedItem(400, new InvalidRequestError('an evaluation must be an object'))
     const own = item as Record<string, unknown>
     const merged: Record<string, unknown> = {}
@@ -176,7 +189,7 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
       return failedItem(400, new InvalidRequestError(`${first?.path || '/'}: ${first?.message ?? 'does not match the schema'}`))
     }
     try {
-      return answer(evaluate(policy, model, toQuery(merged as EvaluationRequest)), includeReasons)
+      return answer(await evaluate(ev, toQuery(merged as EvaluationRequest)), includeReasons)
     } catch (err) {
       request.log.error({ err }, 'an AuthZEN evaluation failed')
       // An engine failure keeps its code and hides its details, as for a whole request.
@@ -187,42 +200,37 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
 
   fastify.post<{ Body: SubjectSearchRequest }>(PATHS.subject, {
     bodyLimit: opts.bodyLimit,
-    schema: { body: SubjectSearchRequestSchema, tags, summary: 'AuthZEN: subject search', description: 'The subjects of the given type that may perform the action on the resource, `{ type, id }` each, paged.' }
+    schema: { body: SubjectSearchRequestSchema, tags, operationId: 'authzenSearchSubject', summary: 'AuthZEN: subject search', description: 'The subjects of the given type that may perform the action on the resource, `{ type, id }` each, paged.' }
   }, async (request) => {
     const body = request.body
-    const policy = currentPolicy(fastify)
+    const ev = evaluatorFor(fastify, request, model)
     const type = body.subject.type
-    const found = model.subjects(type, policyData(policy))
-      .filter((id) => evaluate(policy, model, toQuery({ ...body, subject: { type, id } })).decision)
-      .map((id) => ({ type, id }))
-    return paginate(found, body.page, searchDigest('subject', body), config.pageSize)
+    const found = await matching(model.subjects(type, policyData(ev.policy)), async (id) => await evaluate(ev, toQuery({ ...body, subject: { type, id } })))
+    return paginate(found.map((id) => ({ type, id })), body.page, searchDigest('subject', body), config.pageSize)
   })
 
   fastify.post<{ Body: ResourceSearchRequest }>(PATHS.resource, {
     bodyLimit: opts.bodyLimit,
-    schema: { body: ResourceSearchRequestSchema, tags, summary: 'AuthZEN: resource search', description: 'The resources of the given type on which the subject may perform the action, paged. ERP records carry their company and job fields in `properties`.' }
+    schema: { body: ResourceSearchRequestSchema, tags, operationId: 'authzenSearchResource', summary: 'AuthZEN: resource search', description: 'The resources of the given type on which the subject may perform the action, paged. ERP records carry their company and job fields in `properties`.' }
   }, async (request) => {
     const body = request.body
-    const policy = currentPolicy(fastify)
-    const found = model.resources(body.resource, policyData(policy))
-      .filter((resource) => evaluate(policy, model, toQuery({ ...body, resource: { ...resource } })).decision)
+    const ev = evaluatorFor(fastify, request, model)
+    const found = await matching(model.resources(body.resource, policyData(ev.policy)), async (resource) => await evaluate(ev, toQuery({ ...body, resource: { ...resource } })))
     return paginate(found, body.page, searchDigest('resource', body), config.pageSize)
   })
 
   fastify.post<{ Body: ActionSearchRequest }>(PATHS.action, {
     bodyLimit: opts.bodyLimit,
-    schema: { body: ActionSearchRequestSchema, tags, summary: 'AuthZEN: action search', description: 'The actions the subject may perform on the resource, `{ name }` each, paged.' }
+    schema: { body: ActionSearchRequestSchema, tags, operationId: 'authzenSearchAction', summary: 'AuthZEN: action search', description: 'The actions the subject may perform on the resource, `{ name }` each, paged.' }
   }, async (request) => {
     const body = request.body
-    const policy = currentPolicy(fastify)
-    const found = model.actions(body.resource.type, policyData(policy))
-      .filter((name) => evaluate(policy, model, toQuery({ ...body, action: { name } })).decision)
-      .map((name) => ({ name }))
-    return paginate(found, body.page, searchDigest('action', body), config.pageSize)
+    const ev = evaluatorFor(fastify, request, model)
+    const found = await matching(model.actions(body.resource.type, policyData(ev.policy)), async (name) => await evaluate(ev, toQuery({ ...body, action: { name } })))
+    return paginate(found.map((name) => ({ name })), body.page, searchDigest('action', body), config.pageSize)
   })
 
   fastify.get(PATHS.metadata, {
-    schema: { tags, summary: 'AuthZEN: PDP metadata', description: 'The endpoints of this policy decision point. Public: no credential needed.' }
+    schema: { tags, operationId: 'authzenMetadata', summary: 'AuthZEN: PDP metadata', description: 'The endpoints of this policy decision point. Public: no credential needed.' }
   }, async (request) => {
     const base = (config.policyDecisionPoint ?? `${request.protocol}://${request.host}`).replace(/\/+$/, '')
     return {
@@ -236,6 +244,13 @@ async function authzenRoutes (fastify: FastifyInstance, opts: AuthzenPluginOptio
   })
 }
 
+/** The candidates whose evaluation allows, in their order (one at a time: evaluation is synchronous anyway). */
+async function matching<T> (candidates: T[], evaluateOne: (candidate: T) => Promise<{ decision: boolean }>): Promise<T[]> {
+  const out: T[] = []
+  for (const candidate of candidates) if ((await evaluateOne(candidate)).decision) out.push(candidate)
+  return out
+}
+
 function invalid (first: { path: string, message: string } | undefined): Error {
   return new InvalidRequestError(`body${first?.path ?? ''}: ${first?.message ?? 'does not match the schema'}`)
 }
@@ -244,4 +259,4 @@ export default fp<AuthzenPluginOptions>(async (fastify, opts) => {
   if (!opts.config.enabled) return
   // Encapsulated: the hooks above apply to these routes only.
   await fastify.register(authzenRoutes, opts)
-}, { name: 'authzen', dependencies: ['authn', 'engine'] })
+}, { name: 'authzen', dependencies: ['authn', 'engine', 'verdict-decision'] })

@@ -15,6 +15,8 @@
 // A search never decides by itself: every candidate is evaluated exactly like a
 // single evaluation, so a search answer cannot disagree with the evaluations.
 import { makePrincipal } from '../authn/principal.js'
+import type { Principal, Resource as RecordFields } from '../contract/policy.js'
+import type { ParsedRequest } from '../decision/index.js'
 import { knownEndpoints } from '../engine/input.js'
 import type { PolicyResult } from '../engine/result.js'
 import type { Action, Context, Resource, Subject } from './schema.js'
@@ -28,14 +30,20 @@ export interface Query {
 
 export interface ModelReason { code: string, message: string }
 
-/** A policy input, or the reason the request cannot be one (a deny). */
-export type Prepared = { ok: true, input: unknown } | { ok: false, reason: ModelReason }
+/**
+ * What to evaluate: an ERP decision request for the decision service (cmic), a
+ * policy input as is (entities), or the reason the request cannot be one (a deny).
+ */
+export type Prepared =
+  | { ok: true, erp: { parsed: ParsedRequest, principal: Principal } }
+  | { ok: true, input: unknown }
+  | { ok: false, reason: ModelReason }
 
 export interface ResourceCandidate { type: string, id: string, properties?: Record<string, string> }
 
 export interface Model {
   prepare (query: Query, data: unknown): Prepared
-  /** The AuthZEN decision the policy result stands for. */
+  /** The AuthZEN decision a policy result stands for (entities). */
   decision (result: PolicyResult): boolean
   subjects (type: string, data: unknown): string[]
   resources (resource: { type: string, properties?: Record<string, unknown> | undefined }, data: unknown): ResourceCandidate[]
@@ -84,14 +92,14 @@ const MAX_RECORD_FIELDS = 32
 
 const deny = (code: string, message: string): Prepared => ({ ok: false, reason: { code, message } })
 
-function recordOf (properties: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  const record: Record<string, unknown> = {}
+function recordOf (properties: Record<string, unknown> | undefined): RecordFields | undefined {
+  const record: RecordFields = {}
   const entries = Object.entries(properties ?? {})
   if (entries.length > MAX_RECORD_FIELDS) return undefined
   for (const [key, value] of entries) {
     const scalar = value === null || typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= 256)
     if (!scalar || key.length > 64) return undefined
-    record[key] = value
+    record[key] = value as RecordFields[string]
   }
   return record
 }
@@ -101,7 +109,7 @@ export function cmicModel (options: CmicModelOptions): Model {
     prepare (query, data) {
       if (query.subject.type !== 'account') return deny('subject_type_unsupported', 'subjects are ERP accounts: type "account", id the account name')
       if (!(CMIC_ACTIONS as readonly string[]).includes(query.action.name)) return deny('action_unknown', `actions are ${CMIC_ACTIONS.join(', ')}`)
-      const action = query.action.name
+      const action = query.action.name as ParsedRequest['action']
       // The account as the policy's principal. `method` is nominal (the policy
       // never reads it); `idp` is what the account's `idps` list must name.
       const principal = makePrincipal({
@@ -119,7 +127,7 @@ export function cmicModel (options: CmicModelOptions): Model {
         const [, module, resource] = m as unknown as [string, string, string]
         const endpoint = { env: options.env, module, version: '1', resource }
         const request = { method: METHOD_OF[action] as string, path: `/${options.env}/${module}-rest-api/rest/1/${resource}` }
-        return { ok: true, input: { principal, action, request, endpoint } }
+        return { ok: true, erp: { principal, parsed: { body: { request }, action, endpoint } } }
       }
       const object = OBJECT_NAME.test(type) ? member(data, 'erp', 'objects', type) : undefined
       const module = member(object, 'module')
@@ -128,14 +136,14 @@ export function cmicModel (options: CmicModelOptions): Model {
       // collection answer ("some rows") must never pass for "this row".
       const record = recordOf(query.resource.properties)
       if (record === undefined) return deny('resource_invalid', `the properties of a ${type} record are its fields: at most ${MAX_RECORD_FIELDS} scalars`)
-      const endpoint: Record<string, string> = { env: options.env, module, version: '1', resource: type }
+      const endpoint: ParsedRequest['endpoint'] = { env: options.env, module, version: '1', resource: type }
       let path = `/${options.env}/${module}-rest-api/rest/1/${type}`
       if (id !== '') {
         endpoint.id = id
         path += `/${encodeURIComponent(id)}`
       }
       const request = { method: METHOD_OF[action] as string, path }
-      return { ok: true, input: { principal, action, request, endpoint, resource: record } }
+      return { ok: true, erp: { principal, parsed: { body: { request, resource: record }, action, endpoint } } }
     },
 
     decision (result) {

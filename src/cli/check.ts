@@ -28,7 +28,7 @@ export async function run (args: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed
   const { values } = parsed
   try {
-    const problems = await checkPolicies(values.policies, { includeTests: true })
+    const problems = await checkPolicies(values.policies, { includeTests: true, entrypoint: values.entrypoint })
     if (problems.length > 0) {
       for (const p of problems) process.stderr.write(formatProblem(p) + '\n')
       process.stderr.write(`verdict check: ${problems.length} error(s) in ${values.policies}\n`)

@@ -65,7 +65,7 @@ export async function run (args: string[]): Promise<number> {
     out('all files formatted')
 
     step('opa check --strict')
-    const problems = await checkPolicies(dir, { includeTests: true })
+    const problems = await checkPolicies(dir, { includeTests: true, entrypoint: values.entrypoint })
     if (problems.length > 0) throw new StepFailed(`opa check --strict:\n${problems.map(formatProblem).join('\n')}`)
     out('ok')
 

@@ -12,7 +12,8 @@ const COMMANDS: Record<string, { summary: string, load: () => Promise<{ run: (ar
   diff: { summary: 'what a policy change does: rights and job scope granted and revoked', load: async () => await import('./diff.js') },
   replay: { summary: 're-evaluate a decision log under a policy revision and list the flips', load: async () => await import('./replay.js') },
   'who-can': { summary: 'which accounts may do an action on an endpoint (or one record), and through which route', load: async () => await import('./who-can.js') },
-  can: { summary: 'every endpoint × action an account holds, with its scope per company', load: async () => await import('./can.js') }
+  can: { summary: 'every endpoint × action an account holds, with its scope per company', load: async () => await import('./can.js') },
+  explain: { summary: 'why a decision is what it is: each layer\'s evidence, from the policy itself', load: async () => await import('./explain.js') }
 }
 
 function usage (): string {

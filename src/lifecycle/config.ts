@@ -15,7 +15,8 @@ export const POLICY_DEFAULTS = {
   minDelaySeconds: 60,
   maxDelaySeconds: 120,
   fetchTimeoutSeconds: 30,
-  maxBundleBytes: 64 * 1024 * 1024
+  maxBundleBytes: 64 * 1024 * 1024,
+  reconcileIntervalMs: 3000
 } as const
 
 const Seconds = { minimum: 0.01, maximum: 86400 }
@@ -54,7 +55,14 @@ export const PolicyConfigSchema = Type.Object({
     description: 'an OPA bundle served over http(s), polled with `If-None-Match` (env `VERDICT_POLICY_BUNDLE_URL`)'
   })),
   entrypoint: Type.String({ minLength: 1, default: POLICY_DEFAULTS.entrypoint, description: 'the WASM entrypoint the decision is read from' }),
-  watch: Type.Optional(Type.Boolean({ description: 'recompile when the directory changes; default `true` for `dir` (a dir only)' })),
+  watch: Type.Optional(Type.Boolean({
+    description: 'follow the directory: file-system events and the reconciler reload what changes; default `true` for `dir` (a dir only); `false` serves what was compiled at start'
+  })),
+  reconcileIntervalMs: Type.Optional(Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    description: `how often (ms) the files of a followed \`dir\` are digested and compared with the ones the active policy was compiled from, whatever the file-system events said: a difference reloads, and \`/health\` is \`degraded\` until the files on disk are active; default ${POLICY_DEFAULTS.reconcileIntervalMs} (a dir only)`
+  })),
   verificationKey: Type.Optional(Type.String({
     minLength: 1,
     description: 'PEM file of the public key (SPKI, PKCS#1 or a certificate) bundles must be signed with; unsigned bundles are then refused (env `VERDICT_POLICY_VERIFICATION_KEY`)'
@@ -105,6 +113,7 @@ export function policyConfigProblems (policy: PolicyConfig): string[] {
     if (url && (url.username || url.password)) problems.push('/policy/bundleUrl: credentials do not belong in the URL')
   }
   if (policy.watch !== undefined && policy.dir === undefined) problems.push('/policy/watch: applies to a policy dir only')
+  if (policy.reconcileIntervalMs !== undefined && policy.dir === undefined) problems.push('/policy/reconcileIntervalMs: applies to a policy dir only')
   if (policy.polling !== undefined && policy.bundleUrl === undefined) problems.push('/policy/polling: applies to bundleUrl only')
   const { minMs, maxMs } = pollingDelays(policy)
   if (minMs > maxMs) problems.push('/policy/polling: minDelaySeconds is larger than maxDelaySeconds')

@@ -2,8 +2,10 @@
 // The first load runs while the app starts; if it fails the service still comes
 // up, /health says why, and decisions answer 503 (never an allow) until a load
 // succeeds. Afterwards the source is followed: a policy directory is watched and
-// recompiled on change (development loop), a bundle URL is polled. A failed
-// reload keeps the last good policy; /health reports `degraded` with the reason.
+// recompiled on change, and reconciled on an interval (its files digested and
+// compared with the active policy's) so that a missed event cannot leave a stale
+// policy looking healthy; a bundle URL is polled. A failed reload keeps the last
+// good policy; /health reports `degraded` with the reason.
 import { readFile } from 'node:fs/promises'
 import fp from 'fastify-plugin'
 import { ConfigInvalidError } from '../errors.js'
@@ -11,6 +13,7 @@ import type { BundleVerification } from '../bundle/signatures.js'
 import { POLICY_DEFAULTS, pollingDelays, type PolicyConfig } from './config.js'
 import { checkKeyFits, defaultAlgorithm, publicKeyFromPem } from '../bundle/jws.js'
 import { persistingFetcher, type PersistedState } from './persist.js'
+import { startReconciling } from './reconciler.js'
 import { createBundleFetcher, startPolling, type BundleFetcher } from './remote.js'
 import { createPolicyStore, type PolicyStore, type StoreOptions } from './store.js'
 import { watchPolicyDir } from './watcher.js'
@@ -30,6 +33,8 @@ export interface EngineOptions {
   policy: PolicyConfig
   /** Debounce of the directory watcher (tests shorten it). */
   watchDebounceMs?: number
+  /** Starts the directory watcher (tests replace it, to show the reconciler alone keeps up). */
+  watchDir?: typeof watchPolicyDir
 }
 
 /** The configured verification key, read and checked against its algorithm; a bad key stops the start. */
@@ -96,17 +101,24 @@ export default fp<EngineOptions>(async (fastify, opts) => {
   let closed = false
   fastify.addHook('onReady', async () => {
     const firstLoad = store.load().then(() => true, () => false)
+    let watching: Promise<void> | undefined
     if (config.dir !== undefined && config.watch !== false) {
-      const onWatchError = (err: Error): void => { fastify.log.error({ err, dir: config.dir }, 'policy directory watch failed; changes are no longer picked up') }
+      const intervalMs = config.reconcileIntervalMs ?? POLICY_DEFAULTS.reconcileIntervalMs
+      const onWatchError = (err: Error): void => {
+        fastify.log.error({ err, dir: config.dir, reconcileIntervalMs: intervalMs }, 'policy directory watch failed; changes are picked up by the reconciler only')
+      }
       try {
-        const watcher = watchPolicyDir(config.dir, () => { store.load().catch(() => {}) }, { debounceMs: opts.watchDebounceMs, onError: onWatchError })
+        const watcher = (opts.watchDir ?? watchPolicyDir)(config.dir, () => { store.reconcile().catch(() => {}) }, { debounceMs: opts.watchDebounceMs, onError: onWatchError })
         closers.push(() => watcher.close())
-        fastify.log.info({ dir: config.dir }, 'watching the policy directory: changes are checked, compiled and activated')
+        watching = watcher.ready
+        fastify.log.info({ dir: config.dir, reconcileIntervalMs: intervalMs }, 'watching the policy directory: changes are checked, compiled and activated')
       } catch (err) {
         // A directory that cannot be watched (missing, unreadable) fails its load
         // too: the service still starts, /health says why, decisions answer 503.
         onWatchError(err as Error)
       }
+      const reconciler = startReconciling(store, intervalMs)
+      closers.push(() => reconciler.stop())
     }
     if (fetcher) {
       closers.push(() => fetcher.close())
@@ -117,7 +129,7 @@ export default fp<EngineOptions>(async (fastify, opts) => {
       }, () => {})
     }
     let timer: NodeJS.Timeout | undefined
-    await Promise.race([firstLoad, new Promise((resolve) => { timer = setTimeout(resolve, FIRST_LOAD_WAIT_MS) })])
+    await Promise.race([Promise.all([firstLoad, watching]), new Promise((resolve) => { timer = setTimeout(resolve, FIRST_LOAD_WAIT_MS) })])
     clearTimeout(timer)
   })
 

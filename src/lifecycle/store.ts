@@ -8,6 +8,13 @@
 // (however many were asked for), so compiles never overlap and the last change
 // always gets a load. Each outcome is announced on `events` ('activated',
 // 'failed') for the log and the metrics.
+//
+// A policy directory's files are digested (sources.ts) before each compile and
+// again after it, and by reconcile() whenever the watcher or the reconciler
+// asks: files on disk that differ from the ones the active policy was compiled
+// from are reloaded, and until they are active the store is not `ready` —
+// `degraded`, with the reason (the compile error, or the reload still pending).
+// A load of files already active compiles nothing.
 import { EventEmitter } from 'node:events'
 import { open } from 'node:fs/promises'
 import { PolicyBundleError } from '../errors.js'
@@ -17,6 +24,7 @@ import { compilePolicies } from '../toolchain/compiler.js'
 import { POLICY_DEFAULTS } from './config.js'
 import { loadDecisionPolicy, type DecisionPolicy } from '../engine/policy.js'
 import type { BundleFetcher } from './remote.js'
+import { digestPolicySources } from './sources.js'
 
 export interface PolicySource {
   /** A policy directory (Rego + data.yaml) compiled with the pinned OPA on load. */
@@ -41,8 +49,21 @@ export interface PolicyStatus {
   loadedAt?: string
   /** Whether the active bundle's signature was verified with the configured key. */
   verified?: boolean
-  /** The last load's error, while no later load has succeeded. */
+  /** The last load's error, while no later load has succeeded; or why the active policy is not the one on disk. */
   error?: string
+  /** A policy directory: the active policy's files against the ones on disk. */
+  sources?: SourcesStatus
+}
+
+export interface SourcesStatus {
+  /** Digest of the policy files the active policy was compiled from. */
+  active?: string
+  /** Digest of the policy files on disk when last read. */
+  onDisk?: string
+  /** When the files on disk were last read (or found unreadable). */
+  checkedAt?: string
+  /** When the files on disk were last found to be the active policy's. */
+  agreedAt?: string
 }
 
 export interface PolicyActivatedEvent { revision: string, digest: string, source: SourceKind }
@@ -64,9 +85,18 @@ export interface PolicyStore {
    * reason when the load failed, the last good policy still active.
    */
   load (): Promise<DecisionPolicy>
+  /**
+   * A policy directory: reads and digests its files and, when they are not the
+   * active policy's, loads them. Never rejects; the outcome is in status().
+   * Other sources: nothing to do.
+   */
+  reconcile (): Promise<void>
   /** Resolves once no load is running or queued. */
   idle (): Promise<void>
 }
+
+/** Files whose compile failed are compiled again, unchanged, at most this often (a failure may be the machine's, not the files'). */
+export const FAILED_SOURCES_RETRY_MS = 60_000
 
 export interface StoreOptions {
   /** Bundles must be signed with this key (file and URL sources). */
@@ -95,9 +125,62 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
   // so a 304 always means "the active bundle is still the current one".
   let activeEtag: string | undefined
 
-  /** The next bundle, or undefined when the remote one has not changed. */
-  async function readSource (): Promise<{ bundle: PolicyBundle, etag?: string } | undefined> {
-    if (kind === 'dir') return { bundle: await compilePolicies({ dir: source.dir as string, entrypoint: source.entrypoint }) }
+  // A policy directory's files: the digest of those the active policy was
+  // compiled from, the last reading of the disk (readings are numbered as they
+  // start, so a slow one never overwrites a later one), when the two last
+  // agreed, and the digest whose compile failed last.
+  let activeSources: string | undefined
+  let disk: { digest?: string, error?: string, checkedAt?: string } = {}
+  let readings = 0
+  let lastReading = 0
+  let agreedAt: string | undefined
+  let failedSources: { digest: string, at: number, error: Error } | undefined
+  /** The files failed to compile a moment ago: the same error, without compiling them again. */
+  const failedRecently = (digest: string): Error | undefined =>
+    failedSources?.digest === digest && Date.now() - failedSources.at < FAILED_SOURCES_RETRY_MS ? failedSources.error : undefined
+
+  /** Reads the directory's digest, remembered unless a later reading was remembered first. */
+  async function readDisk (): Promise<string> {
+    const reading = ++readings
+    const remember = (next: typeof disk): void => {
+      if (reading < lastReading) return
+      lastReading = reading
+      disk = next
+      if (next.digest !== undefined && next.digest === activeSources) {
+        agreedAt = next.checkedAt
+        // The files are the active policy's again: an error about other files is over.
+        lastError = undefined
+        failedSources = undefined
+      }
+    }
+    try {
+      const { digest } = await digestWithRetry(source.dir as string)
+      remember({ digest, checkedAt: new Date().toISOString() })
+      return digest
+    } catch (err) {
+      remember({ error: (err as Error).message, checkedAt: new Date().toISOString() })
+      throw new Error(`cannot read the policy directory: ${(err as Error).message}`)
+    }
+  }
+
+  /** The next bundle, or undefined when the remote one (or the directory's files) has not changed. */
+  async function readSource (fresh?: string): Promise<{ bundle: PolicyBundle, etag?: string, sources?: string } | undefined> {
+    if (kind === 'dir') {
+      // A reading just taken by reconcile() names the files as well as a new
+      // one would: a change after it is caught by the reading after the compile.
+      const before = fresh ?? await readDisk()
+      if (active && before === activeSources) return undefined
+      const failed = failedRecently(before)
+      if (failed) throw new AlreadyFailed(failed)
+      let bundle: PolicyBundle
+      try {
+        bundle = await compilePolicies({ dir: source.dir as string, entrypoint: source.entrypoint })
+      } catch (err) {
+        failedSources = { digest: before, at: Date.now(), error: err instanceof Error ? err : new Error(String(err)) }
+        throw err
+      }
+      return { bundle, sources: before }
+    }
     if (kind === 'file') return { bundle: await readBundle(await readBoundedFile(source.bundleFile as string, maxBytes), readOptions) }
     if (!options.fetcher) throw new Error('a bundle URL needs a fetcher')
     const fetched = await options.fetcher.fetch(active ? activeEtag : undefined)
@@ -107,22 +190,33 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
     return next
   }
 
-  async function attempt (): Promise<DecisionPolicy> {
+  async function attempt (fresh?: string): Promise<DecisionPolicy> {
     try {
-      const next = await readSource()
+      const next = await readSource(fresh)
       if (!next) {
         lastError = undefined
         return active as DecisionPolicy
       }
+      // The files are read again while the policy loads: if they changed while
+      // OPA read them, this policy is still named by the files it started with,
+      // the reading differs, and one more load follows.
+      const after = next.sources !== undefined ? readDisk().catch(() => undefined) : undefined
       const policy = await loadDecisionPolicy(next.bundle, source.entrypoint)
       active = policy
       activeVerified = next.bundle.verified
       activeEtag = next.etag
       loadedAt = new Date().toISOString()
       lastError = undefined
+      if (next.sources !== undefined) {
+        activeSources = next.sources
+        failedSources = undefined
+        if (disk.digest === activeSources) agreedAt = loadedAt
+      }
       events.emit('activated', { revision: policy.revision, digest: policy.digest, source: kind })
+      if (after !== undefined && await after !== next.sources) queueMicrotask(() => { load().catch(() => {}) })
       return policy
     } catch (err) {
+      if (err instanceof AlreadyFailed) throw err.error // announced when it happened
       const error = err instanceof Error ? err : new Error(String(err))
       lastError = error.message
       events.emit('failed', { error, source: kind })
@@ -133,9 +227,10 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
   let running: Promise<DecisionPolicy> | undefined
   let queued: Promise<DecisionPolicy> | undefined
 
-  function load (): Promise<DecisionPolicy> {
+  /** `fresh`: the directory's digest, just read (used only when the load starts at once). */
+  function load (fresh?: string): Promise<DecisionPolicy> {
     if (!running) {
-      running = attempt().finally(() => { running = undefined })
+      running = attempt(fresh).finally(() => { running = undefined })
       return running
     }
     // Chained on the running load's settled promise (whose finally has cleared
@@ -147,27 +242,84 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
     return queued
   }
 
+  async function reconcile (): Promise<void> {
+    if (kind !== 'dir') return
+    let onDisk: string
+    try {
+      onDisk = await readDisk()
+    } catch {
+      return // status() says the files cannot be read
+    }
+    if (active && onDisk === activeSources) return
+    if (failedRecently(onDisk)) return
+    await load(onDisk).catch(() => {})
+  }
+
+  function sourcesStatus (): SourcesStatus {
+    const s: SourcesStatus = {}
+    if (activeSources !== undefined) s.active = activeSources
+    if (disk.digest !== undefined) s.onDisk = disk.digest
+    if (disk.checkedAt !== undefined) s.checkedAt = disk.checkedAt
+    if (agreedAt !== undefined) s.agreedAt = agreedAt
+    return s
+  }
+
+  /** Why the active policy is not the one the directory holds, once that has been seen. */
+  function staleReason (): string | undefined {
+    if (kind !== 'dir') return undefined
+    if (disk.error !== undefined) return `cannot read the policy directory: ${disk.error}`
+    if (disk.digest !== undefined && disk.digest !== activeSources) {
+      return `the policy files on disk (${disk.digest}) are not the ones the active policy was compiled from (${activeSources ?? 'none'}); reloading`
+    }
+    return undefined
+  }
+
   return {
     source: kind,
     events,
     current: () => active,
     status (): PolicyStatus {
-      if (!active) return lastError ? { state: 'failed', source: kind, error: lastError } : { state: 'starting', source: kind }
-      const s: PolicyStatus = {
-        state: lastError ? 'degraded' : 'ready',
-        source: kind,
-        revision: active.revision,
-        digest: active.digest,
-        verified: activeVerified
+      const error = lastError ?? staleReason()
+      let s: PolicyStatus
+      if (!active) {
+        s = lastError ? { state: 'failed', source: kind, error: lastError } : { state: 'starting', source: kind }
+      } else {
+        s = {
+          state: error !== undefined ? 'degraded' : 'ready',
+          source: kind,
+          revision: active.revision,
+          digest: active.digest,
+          verified: activeVerified
+        }
+        if (loadedAt) s.loadedAt = loadedAt
+        if (error !== undefined) s.error = error
       }
-      if (loadedAt) s.loadedAt = loadedAt
-      if (lastError) s.error = lastError
+      if (kind === 'dir' && (s.state !== 'starting' || disk.checkedAt !== undefined)) s.sources = sourcesStatus()
       return s
     },
-    load,
+    load: () => load(),
+    reconcile,
     async idle () {
       for (let pending = queued ?? running; pending; pending = queued ?? running) await pending.catch(() => undefined)
     }
+  }
+}
+
+class AlreadyFailed extends Error {
+  constructor (readonly error: Error) { super(error.message) }
+}
+
+/**
+ * The directory's digest; read once more after a moment when the first reading
+ * fails, as a file may vanish between listing and reading while a checkout or
+ * a volume update is under way.
+ */
+async function digestWithRetry (dir: string): Promise<{ digest: string }> {
+  try {
+    return await digestPolicySources(dir)
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    return await digestPolicySources(dir)
   }
 }
 

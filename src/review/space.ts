@@ -60,18 +60,18 @@ export const LIMITS: readonly string[] = [
   'endpoints and accounts named nowhere in the data are not enumerated (the policy denies unknown accounts and undeclared objects)'
 ]
 
-function basicPrincipal (account: string): Principal {
+export function basicPrincipal (account: string): Principal {
   return makePrincipal({ method: 'basic', idp: 'basic', subject: account, erp_user: account, roles: [], scopes: [] })
 }
 
 // An issuer configured with an ERP-user claim (CMiC's cmicuser) names the account;
 // the client id is then irrelevant to the policy, so a placeholder stands in.
-function claimPrincipal (idp: string, account: string): Principal {
+export function claimPrincipal (idp: string, account: string): Principal {
   return makePrincipal({ method: 'jwt', idp, issuer: `urn:verdict-diff:${idp}`, subject: 'verdict-diff', client_id: 'verdict-diff', erp_user: account, roles: [], scopes: [] })
 }
 
 // An issuer without the claim: the client id is looked up in data.erp.accounts.clients.
-function clientPrincipal (idp: string, client: string): Principal {
+export function clientPrincipal (idp: string, client: string): Principal {
   return makePrincipal({ method: 'jwt', idp, issuer: `urn:verdict-diff:${idp}`, subject: client, client_id: client, roles: [], scopes: [] })
 }
 

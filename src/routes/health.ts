@@ -3,7 +3,12 @@
 // the last good one still serves, the error shown), 503 while `starting` or when
 // no policy could be loaded (`failed`, with the reason). It names the active
 // policy: revision, digest, source (dir, file, url), when it was loaded, and
-// whether its bundle signature was verified.
+// whether its bundle signature was verified. For a policy directory it compares
+// files (`policy.sources`): the digest of those the active policy was compiled
+// from, the digest of those on disk, when the disk was last read and when the
+// two last agreed. Once they are seen to differ the state is `degraded`, with
+// the reason, until the files on disk are active: never `ready` with a stale
+// policy.
 //
 // GET /ready — for load balancers and orchestrators: 200 only when a policy is
 // active, 503 otherwise. A degraded service is ready: it decides with the last

@@ -14,11 +14,18 @@ import { fileURLToPath } from 'node:url'
 import { PolicyCompileError } from '../errors.js'
 import { readBundle, type PolicyBundle } from '../bundle/bundle.js'
 import { runOpaExit } from './opa-cli.js'
-import { checkPolicyData } from './policy-data-check.js'
+import { checkBundleData, checkPolicyData } from './policy-data-check.js'
 
 /** Policy tests sit beside the policies (x_test.rego) and are for `opa test`, not for the served bundle. */
 export const TEST_FILES = '*_test.rego'
 export const isTestFile = (path: string): boolean => path.endsWith('_test.rego')
+/**
+ * Hidden files and folders are not policy: .git, editors' swap files, and the
+ * ..data / ..<timestamp> entries of a Kubernetes ConfigMap volume (whose files
+ * would otherwise be compiled twice). OPA would load them; it is told not to.
+ */
+export const HIDDEN_FILES = '.*'
+export const isHiddenName = (name: string): boolean => name.startsWith('.')
 
 export function wasmCapabilitiesFile (): string {
   return fileURLToPath(new URL('../../.tools/wasm-capabilities.json', import.meta.url))
@@ -31,7 +38,7 @@ export function wasmCapabilitiesFile (): string {
  * the checkout happens to be.
  */
 export function wasmBuildArgs (entrypoint: string, output: string, revision?: string): string[] {
-  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES, '-o', output]
+  const args = ['build', '-t', 'wasm', '-e', entrypoint, '--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES, '--ignore', HIDDEN_FILES, '-o', output]
   if (revision) args.push('--revision', revision)
   return [...args, '.']
 }
@@ -50,9 +57,23 @@ export function formatProblem (p: PolicyProblem): string {
   return `${where}${p.code}: ${p.message}`
 }
 
+/** Verdict's entrypoint, whose `input` has a JSON Schema (schemas/policy-input.json). */
+export const DECISION_ENTRYPOINT = 'verdict/decision'
+
+/** schemas/policy-input.json, generated from src/contract/policy.ts (a test holds them equal). */
+export function inputSchemaFile (): string {
+  return fileURLToPath(new URL('../../schemas/policy-input.json', import.meta.url))
+}
+
 export interface CheckOptions {
   /** Check the *_test.rego files too (`verdict check`); the served policy leaves them out. */
   includeTests?: boolean
+  /**
+   * The entrypoint the policies are built for: for Verdict's own, OPA type-checks
+   * every reference to `input` against its schema (`opa check --schema`), so a
+   * misspelt input field is a compile error, not a rule that never matches.
+   */
+  entrypoint?: string
   /** Check the tenant data against its schema and references (default true; policy-data-check.ts). */
   data?: boolean
 }
@@ -64,13 +85,15 @@ export interface CheckOptions {
  * references. Returns the problems; none means the policies check.
  */
 export async function checkPolicies (dir: string, options: CheckOptions = {}): Promise<PolicyProblem[]> {
-  const regoProblems = await checkRego(dir, options)
-  return [...regoProblems, ...options.data === false ? [] : await checkPolicyData(dir)]
+  // Side by side: the data check reads the files while OPA checks the Rego.
+  const [rego, data] = await Promise.all([checkRego(dir, options), options.data === false ? [] : checkPolicyData(dir)])
+  return [...rego, ...data]
 }
 
 async function checkRego (dir: string, options: CheckOptions): Promise<PolicyProblem[]> {
-  const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1']
+  const args = ['check', '--strict', '--format', 'json', '--max-errors', '-1', '--ignore', HIDDEN_FILES]
   if (!options.includeTests) args.push('--capabilities', wasmCapabilitiesFile(), '--ignore', TEST_FILES)
+  if (options.entrypoint === DECISION_ENTRYPOINT) args.push('--schema', inputSchemaFile())
   args.push('.')
   const r = await runOpaExit(args, { cwd: resolve(dir) })
   if (r.code === 0) return []
@@ -110,18 +133,29 @@ export interface CompileOptions {
 }
 
 export async function compilePolicies (options: CompileOptions): Promise<PolicyBundle> {
-  if (options.check !== false) {
-    const problems = await checkPolicies(options.dir, { data: options.checkData !== false })
-    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
-  }
+  const check = options.check !== false
   const out = await mkdtemp(join(tmpdir(), 'verdict-build-'))
   const bundleFile = join(out, 'bundle.tar.gz')
+  let bundle: PolicyBundle
   try {
-    await buildWasm(options.dir, options.entrypoint, bundleFile, options.revision)
-    return await readBundle(await readFile(bundleFile))
+    // The check and the build run side by side (a hot reload waits on both);
+    // the check's problems, when there are any, are the error.
+    const checking = check ? checkPolicies(options.dir, { data: false, entrypoint: options.entrypoint }) : Promise.resolve([])
+    const building = buildWasm(options.dir, options.entrypoint, bundleFile, options.revision).then(() => undefined, (err: unknown) => err)
+    const problems = await checking
+    const buildError = await building
+    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
+    if (buildError !== undefined) throw buildError
+    bundle = await readBundle(await readFile(bundleFile))
   } finally {
     await rm(out, { recursive: true, force: true })
   }
+  // The data check on the data as built: exactly what will be evaluated.
+  if (check && options.checkData !== false) {
+    const problems = await checkBundleData(options.dir, bundle.dataJson)
+    if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
+  }
+  return bundle
 }
 
 /** A path OPA reported relative to the directory it ran in, as the caller names the directory. */

@@ -2,14 +2,12 @@
 // function each, for `verdict check` and `verdict test` (and through them
 // `npm run test:policies`): formatting, strict compile, unit tests, coverage of
 // the policy files, the WASM build the engine serves, and the Rego lint.
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { buildWasm, isTestFile } from './compiler.js'
 import { runOpaExit } from './opa-cli.js'
+import { RegoLintError, lintRego as lintRegoFiles, lintReport } from './rego-lint.js'
 
 export { checkPolicies, formatProblem, type PolicyProblem } from './compiler.js'
 
@@ -118,16 +116,12 @@ export async function wasmBuildProblem (dir: string, entrypoint: string): Promis
   }
 }
 
-const run = promisify(execFile)
-
-/** The Rego lint (scripts/lint-rego.mjs: package paths, test placement, METADATA, imports). */
+/** The Rego lint (rego-lint.ts: package paths, test placement, METADATA, imports), in this process. */
 export async function lintRego (dir: string): Promise<{ ok: boolean, output: string }> {
-  const script = fileURLToPath(new URL('../../scripts/lint-rego.mjs', import.meta.url))
   try {
-    const r = await run(process.execPath, [script, dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
-    return { ok: true, output: r.stdout + r.stderr }
+    return lintReport(dir, lintRegoFiles(dir))
   } catch (err) {
-    const e = err as { stdout?: string, stderr?: string, message: string }
-    return { ok: false, output: (e.stdout ?? '') + (e.stderr ?? '') || e.message }
+    if (err instanceof RegoLintError) return { ok: false, output: `lint-rego: ${err.message}\n` }
+    throw err
   }
 }

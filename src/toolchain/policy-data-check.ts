@@ -89,7 +89,8 @@ export async function readPolicyData (dir: string): Promise<PolicyDataFiles & { 
       }
     } else {
       const lines = new LineCounter()
-      const doc = parseDocument(text, { lineCounter: lines })
+      // YAML 1.1, as OPA reads data files (yes/no/on/off are booleans there).
+      const doc = parseDocument(text, { lineCounter: lines, version: '1.1' })
       if (doc.errors.length > 0) {
         const e = doc.errors[0]
         problems.push({ file, row: e?.linePos?.[0].line ?? 1, code: DATA_SCHEMA, message: `not YAML: ${e?.message ?? 'parse error'}` })
@@ -285,9 +286,28 @@ function scopeFindings (resource: string, o: Obj): Finding[] {
   return out
 }
 
-/** Turns findings into problems located in the data files. */
-export function locateFindings (files: PolicyDataFiles, findings: readonly Finding[]): PolicyProblem[] {
-  return findings.map((f) => ({ ...locate(files.sources, f.path), code: f.code, message: `data.${keyPath(files.data, f.path)}: ${f.message}` }))
+/** Turns findings about `data` into problems located in the data files. */
+export function locateFindings (sources: readonly DataSource[], data: unknown, findings: readonly Finding[]): PolicyProblem[] {
+  return findings.map((f) => ({ ...locate(sources, f.path), code: f.code, message: `data.${keyPath(data, f.path)}: ${f.message}` }))
+}
+
+/**
+ * The data check of a built bundle (the loader's): its data.json is exactly what
+ * will be evaluated, and JSON reads fast, so a reload under load pays little.
+ * Only when something is wrong are the data files of `dir` read, to say where.
+ */
+export async function checkBundleData (dir: string, dataJson: Buffer): Promise<PolicyProblem[]> {
+  let data: unknown
+  try {
+    data = JSON.parse(dataJson.toString('utf8'))
+  } catch (err) {
+    return [{ code: DATA_SCHEMA, message: `the bundle's data.json is not JSON: ${(err as Error).message}` }]
+  }
+  if (!isObj(data) || !has(data, 'erp')) return []
+  const findings = checkErpData(data.erp)
+  if (findings.length === 0) return []
+  const files = await readPolicyData(dir).catch(() => ({ sources: [] as DataSource[] }))
+  return locateFindings(files.sources, data, findings)
 }
 
 /**
@@ -296,8 +316,15 @@ export function locateFindings (files: PolicyDataFiles, findings: readonly Findi
  * policy that is not Verdict's product policy has its own data).
  */
 export async function checkPolicyData (dir: string): Promise<PolicyProblem[]> {
-  const files = await readPolicyData(dir)
+  let files: Awaited<ReturnType<typeof readPolicyData>>
+  try {
+    files = await readPolicyData(dir)
+  } catch (err) {
+    // A directory that is not there: OPA's check, run beside this one, says so.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
+  }
   if (files.problems.length > 0) return files.problems
   if (!has(files.data, 'erp')) return []
-  return locateFindings(files, checkErpData(files.data.erp))
+  return locateFindings(files.sources, files.data, checkErpData(files.data.erp))
 }

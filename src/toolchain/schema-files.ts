@@ -5,10 +5,12 @@
 // check --schema`, other languages) use the files; Verdict uses the sources.
 import type { TSchema } from '@sinclair/typebox'
 import { PolicyData } from '../contract/policy-data.js'
+import { PolicyInputSchema } from '../contract/policy.js'
 
 /** Repository path -> schema. */
 export const SCHEMA_FILES: Readonly<Record<string, TSchema>> = {
-  'schemas/policy-data.json': PolicyData
+  'schemas/policy-data.json': PolicyData,
+  'schemas/policy-input.json': PolicyInputSchema
 }
 
 /** The file text of a schema: JSON with two-space indent and a final newline. */

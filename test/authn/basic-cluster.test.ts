@@ -9,9 +9,11 @@ import { join } from 'node:path'
 import t from 'tap'
 import { secretFileName, writeDevSecrets } from '../../src/cli/dev-secrets.js'
 import { POLICY_DIR } from '../helpers/app.js'
+import { wasmBuildArgs } from '../../src/toolchain/compiler.js'
+import { runOpa } from '../../src/toolchain/opa-cli.js'
 import { SERVER_ENTRY, startProcess } from '../server-process.js'
 
-t.setTimeout(120_000)
+t.setTimeout(300_000)
 
 const ACCOUNT = 'ACME||SVC_PAYROLL'
 
@@ -41,10 +43,14 @@ t.test('two workers share one Basic failure limit', async (t) => {
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   await writeDevSecrets(dir, [ACCOUNT])
   const secret = (await readFile(join(dir, 'credentials', secretFileName(ACCOUNT)), 'utf8')).trim()
+  // Compiled once here, so the two workers only load it (a policy directory
+  // would be compiled by each worker at start).
+  const bundleFile = join(dir, 'bundle.tar.gz')
+  await runOpa(wasmBuildArgs('verdict/decision', bundleFile), { cwd: POLICY_DIR })
   const configFile = join(dir, 'verdict.yaml')
   await writeFile(configFile, [
     'server: { host: 127.0.0.1, port: 0, workers: 2, logLevel: info }',
-    `policy: { dir: ${JSON.stringify(POLICY_DIR)} }`,
+    `policy: { bundleFile: ${JSON.stringify(bundleFile)} }`,
     'authn:',
     '  trustedProxies: [127.0.0.1]',
     `  basic: { secretsFile: ${JSON.stringify(join(dir, 'secrets.yaml'))}, pepperFile: ${JSON.stringify(join(dir, 'pepper'))},`,
@@ -53,7 +59,16 @@ t.test('two workers share one Basic failure limit', async (t) => {
 
   const server = startProcess([SERVER_ENTRY], { VERDICT_CONFIG: configFile })
   t.teardown(() => { if (server.child.exitCode === null) server.child.kill('SIGKILL') })
-  const base = await server.listening(2)
+  // Both workers must be up before the first request (each loads the policy);
+  // on a loaded machine that can take longer than the shared helper waits.
+  const deadline = Date.now() + 240_000
+  let ports: string[] = []
+  while (ports.length < 2 && Date.now() < deadline && server.child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    ports = [...server.output().matchAll(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1] as string)
+  }
+  t.equal(ports.length, 2, 'two workers listening')
+  const base = `http://127.0.0.1:${ports[0] ?? '0'}`
 
   const basic = (s: string): string => 'Basic ' + Buffer.from(`${ACCOUNT}:${s}`).toString('base64')
   const codes: string[] = []

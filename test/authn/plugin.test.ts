@@ -50,3 +50,19 @@ t.test('counters are readable from the instance', async (t) => {
   t.match(app.authnCounters, { jwtRejected: 1, jwtAccepted: 0, jwksFetches: 0 })
   t.notOk(app.hasDecorator('jwt'), '@fastify/jwt stays encapsulated: the app may register its own')
 })
+
+t.test('refusals are counted by reason, Basic throttling too', async (t) => {
+  const app = await buildApp({ basic: { rateLimit: { maxFailures: 1, delaySec: 60 } } }, { secrets: createSecretStore(new Map(), undefined) })
+  t.teardown(() => app.close())
+  const wrong = { headers: { authorization: `Basic ${Buffer.from('ACME||X:nope').toString('base64')}` }, ip: '192.0.2.1' }
+  await app.authenticate(wrong)
+  await app.authenticate(wrong)
+  await app.authenticate(wrong)
+  await app.authenticate({ headers: { authorization: 'Bearer a.b.c d' } })
+  await app.authenticate({ headers: {} })
+  const { rejectsByReason, basicRejected, basicRateLimited } = app.authnCounters
+  t.match(rejectsByReason, { basic_invalid_credentials: 1, basic_rate_limited: 2, token_whitespace: 1, credential_missing: 1, token_malformed: 0 })
+  t.same(Object.keys(rejectsByReason).sort(), Object.keys(FAILURES).sort(), 'every reason has a counter, from zero')
+  t.equal(basicRejected, 1)
+  t.equal(basicRateLimited, 2)
+})

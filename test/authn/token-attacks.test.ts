@@ -211,3 +211,27 @@ t.test('token attack matrix: each attack is a 401 with its own code', async (t) 
   t.equal(elsewhere.requests.total, 0, 'no key was fetched from an address found in a token')
   t.ok(local.requests.total - localFetches <= 1, `the whole matrix cost the issuer at most one key fetch (saw ${local.requests.total - localFetches})`)
 })
+
+t.test('a hanging JWKS: the first decision is a 401 within the 3 s fetch timeout', async (t) => {
+  const hanging = await startJwksServer()
+  t.teardown(() => hanging.close())
+  hanging.setHanging(true)
+  // The default fetchTimeoutMs (3000). The keys are asked for as the app
+  // starts; the first token waits on that same fetch.
+  const app = await buildApp({ authn: { issuers: [{ name: 'slow', profile: 'oidc', issuer: hanging.issuer, audience: AUDIENCE, jwksUri: hanging.jwksUri }] } })
+  t.teardown(() => app.close())
+  const now = Math.floor(Date.now() / 1000)
+  const token = hanging.sign({ iss: hanging.issuer, aud: AUDIENCE, client_id: 'svc', iat: now, exp: now + 600 })
+  const started = Date.now()
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/decide',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { request: { method: 'GET', path: '/cmictest/jc-rest-api/rest/1/jcjob' } }
+  })
+  const elapsed = Date.now() - started
+  t.equal(res.statusCode, 200, 'a decision, not an error')
+  t.match(res.json(), { allow: false, status: 401, reasons: [{ layer: 'authentication', code: 'jwks_unavailable' }] })
+  t.ok(elapsed <= 3500, `answered within the timeout, give or take timer lag (took ${elapsed} ms)`)
+  t.equal(hanging.requests.total, 1, 'one request reached the hanging IdP')
+})

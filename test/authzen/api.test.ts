@@ -213,3 +213,19 @@ t.test('the doors are closed unless enabled, and open only with a PEP', async (t
   t.equal(res.statusCode, 404)
   t.throws(() => parseConfig({ policy: { dir: 'policies' }, authzen: { enabled: true } }), /no PEP can authenticate/)
 })
+
+t.test('the OpenAPI document lists the AuthZEN operations', async (t) => {
+  const doc = (await pdp.get('/docs/json')).json
+  const ops: Record<string, string> = {}
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, { operationId?: string, tags?: string[] }>>)) {
+    for (const [method, op] of Object.entries(item)) if (op.tags?.includes('authzen')) ops[`${method.toUpperCase()} ${path}`] = op.operationId ?? ''
+  }
+  t.same(ops, {
+    'POST /access/v1/evaluation': 'authzenEvaluation',
+    'POST /access/v1/evaluations': 'authzenEvaluations',
+    'POST /access/v1/search/subject': 'authzenSearchSubject',
+    'POST /access/v1/search/resource': 'authzenSearchResource',
+    'POST /access/v1/search/action': 'authzenSearchAction',
+    'GET /.well-known/authzen-configuration': 'authzenMetadata'
+  })
+})

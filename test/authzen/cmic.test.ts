@@ -28,9 +28,11 @@ const security = parse(await readFile(join(dir, 'erp/security/data.yaml'), 'utf8
 const ACCOUNTS = Object.keys(accountsData.users).sort()
 const ACTIONS = ['create', 'retrieve', 'update', 'delete']
 
-const pdp = await startAuthzen({ policyDir: dir, model: 'cmic' })
+const decisionLogFile = join(dir, 'decisions.log')
+const pdp = await startAuthzen({ policyDir: dir, model: 'cmic', decisionLogs: { file: { path: decisionLogFile } } })
+let closed = false
 t.teardown(async () => {
-  await pdp.close()
+  if (!closed) await pdp.close()
   await rm(dir, { recursive: true, force: true })
 })
 
@@ -64,6 +66,8 @@ t.test('single evaluations', async (t) => {
   t.same(await reasonIds({ subject: procore, action: { name: 'read' }, resource: { type: 'endpoint', id: 'jc/jcjob' } }), ['action_unknown'])
   t.same(await reasonIds({ subject: procore, action: { name: 'retrieve' }, resource: { type: 'widget', id: '1' } }), ['object_unknown'])
   t.same(await reasonIds({ subject: procore, action: { name: 'retrieve' }, resource: { type: 'endpoint', id: '../jc/jcjob' } }), ['resource_invalid'])
+  t.same(await reasonIds({ subject: procore, action: { name: 'retrieve' }, resource: { type: 'endpoint', id: 'zz/nothing' } }), ['path_unknown'],
+    'an endpoint the policy does not know: the decision service\'s refusal, as a deny')
 })
 
 t.test('which jobs of company 01 may each account retrieve, create, update, delete', async (t) => {
@@ -124,4 +128,19 @@ t.test('which actions, and which endpoints', async (t) => {
   for (const id of endpoints) {
     t.equal(await decision({ subject: admin, action: { name: 'retrieve' }, resource: { type: 'endpoint', id } }), found.has(id), `retrieve ${id}`)
   }
+})
+
+// Last: closing the app flushes the decision log.
+t.test('ERP questions are decided by the decision service and written to the decision log', async (t) => {
+  const res = await pdp.post('/access/v1/evaluation', { subject: account('ACME||JSMITH'), action: { name: 'retrieve' }, resource: job('01', '23-410') }, { 'x-request-id': 'log-check' })
+  t.equal(res.status, 200)
+  await pdp.close()
+  closed = true
+  const events = (await readFile(decisionLogFile, 'utf8')).trim().split('\n').map((line) => JSON.parse(line))
+  const mine = events.filter((e) => e.input?.principal?.erp_user === 'ACME||JSMITH' && e.input?.resource?.JobCode === '23-410')
+  t.ok(mine.length >= 1, 'the evaluation is in the decision log')
+  const last = mine[mine.length - 1]
+  t.equal(last.path, 'verdict/decision')
+  t.equal(last.result.allow, res.json.decision, 'the logged decision is the one answered')
+  t.match(last.input, { action: 'retrieve', endpoint: { module: 'jc', resource: 'jcjob' }, principal: { idp: 'authzen', erp_user: 'ACME||JSMITH' } })
 })

@@ -39,6 +39,7 @@ export interface HarnessOptions {
   model: 'cmic' | 'entities'
   authzen?: Record<string, unknown>
   authn?: Record<string, unknown>
+  decisionLogs?: Record<string, unknown>
 }
 
 export async function startAuthzen (opts: HarnessOptions): Promise<Harness> {
@@ -51,7 +52,8 @@ export async function startAuthzen (opts: HarnessOptions): Promise<Harness> {
     server: { logLevel: 'silent' },
     policy: { dir: opts.policyDir, watch: false, ...(opts.entrypoint !== undefined ? { entrypoint: opts.entrypoint } : {}) },
     authn: { ...opts.authn, basic: { pepperFile: join(dir, 'pepper') } },
-    authzen: { enabled: true, model: opts.model, apiKeysFile: join(dir, 'keys.yaml'), ...opts.authzen }
+    authzen: { enabled: true, model: opts.model, apiKeysFile: join(dir, 'keys.yaml'), ...opts.authzen },
+    ...(opts.decisionLogs !== undefined ? { decisionLogs: opts.decisionLogs } : {})
   })
   const app = Fastify({ logger: false, bodyLimit: config.server.bodyLimitBytes })
   await app.register(verdictApp, { config })

@@ -15,7 +15,7 @@
 // also held to an independent reading of the policy data (erp-oracle.ts).
 import t from 'tap'
 import type { Principal } from '../../src/authn/principal.js'
-import { applyRows } from '../../src/client/kysely.js'
+import { applyRows } from '../../packages/client/src/kysely.js'
 import { policyInput } from '../../src/engine/decide.js'
 import { parseDecisionRequest } from '../../src/decision/parse.js'
 import { buildAppWithInternals } from '../helpers/app-internals.js'

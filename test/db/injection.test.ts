@@ -7,7 +7,7 @@
 // equal to the single-record decisions — never a hostile value in the SQL
 // text, and every table intact afterwards.
 import t from 'tap'
-import { applyRows } from '../../src/client/kysely.js'
+import { applyRows } from '../../packages/client/src/kysely.js'
 import { decideOnce } from '../../src/decision/decide.js'
 import { parseDecisionRequest } from '../../src/decision/parse.js'
 import { ERP_OBJECTS, type ErpDataset, type ErpPolicyData, type ErpRow } from '../helpers/erp-dataset.js'
@@ -162,8 +162,11 @@ for (const account of ACCOUNTS) {
 t.test('a hostile code in a single-record request decides like any other code', async (t) => {
   const principal = basicPrincipal('ACME||INJ_JOBS')
   const path = '/cmictest/jc-rest-api/rest/1/jcjob'
+  // The record is named by `resource`; the path's id segment holds safe characters only.
   const allows = (company: string, job: string): boolean =>
-    decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/${encodeURIComponent(job)}` }, resource: { company, job } })).decision.allow
+    decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/record-1` }, resource: { company, job } })).decision.allow
+  t.throws(() => parseDecisionRequest({ request: { method: 'GET', path: `${path}/${encodeURIComponent("23-410'--")}` } }), { code: 'PATH_NOT_CANONICAL' },
+    'a hostile code in the path itself is refused before any decision')
   t.equal(allows(C_QUOTE, G_JOBS[0] as string), true, 'a job of its group in a quoted company')
   t.equal(allows(C_QUOTE, H_JOBS[0] as string), false, 'a job of another company\'s group')
   t.equal(allows(C_OR, H_JOBS[0] as string), true, "company ' OR '1'='1 is a name, not a condition")

@@ -2,6 +2,9 @@
 // not canonical (a second spelling), or not served (env, version, endpoint).
 import t from 'tap'
 import { actionOf, checkEndpointKnown, checkWellFormed, endpointOf, illFormedStringAt, knownEndpoints, nonCanonical } from '../../src/engine/input.js'
+import { decideOnce as decide } from '../../src/decision/decide.js'
+import type { ParsedRequest } from '../../src/engine/decide.js'
+import type { DecisionPolicy } from '../../src/engine/policy.js'
 import type { Endpoint } from '../../src/engine/result.js'
 
 t.test('methods map to CMiC actions', async (t) => {
@@ -106,4 +109,27 @@ t.test('strings that are not well-formed Unicode are found wherever they are', a
   t.equal(illFormedStringAt({ 'a/b~': '\udfff' }), '/a~1b~0')
   t.throws(() => checkWellFormed({ resource: { company: '0\ud8001' } }, 'the request'), { code: 'STRING_NOT_WELL_FORMED', statusCode: 400, message: /^the request\/resource\/company holds a string/ })
   t.doesNotThrow(() => checkWellFormed({ resource: { company: '\u0000\ufffe\uffff' } }, 'the request'), 'other odd but well-formed strings pass (the engine reads them)')
+})
+
+t.test('the engine refuses what it cannot read before evaluating', async (t) => {
+  // A policy that fails the test if it is ever asked: these requests must not reach it.
+  const policy: DecisionPolicy = {
+    revision: 'r1',
+    digest: 'sha256:0',
+    entrypoint: 'verdict/decision',
+    dataJson: Buffer.from('{}'),
+    endpoints: new Set(['jc/jcjob']),
+    evaluate: () => { throw new Error('evaluated') }
+  }
+  const parsed = (body: ParsedRequest['body'], resource = 'jcjob'): ParsedRequest => ({ body, action: 'retrieve', endpoint: { env: 'cmictest', module: 'jc', version: '1', resource } })
+  const request = { method: 'GET', path: '/cmictest/jc-rest-api/rest/1/jcjob' }
+  const principal = { method: 'jwt', idp: 'local', subject: 'app', erp_user: 'ACME||JSMITH\ud800', roles: [], scopes: [] } as const
+  const outcome = decide(policy, { ok: true, principal: { ...principal, roles: [] as string[], scopes: [] as string[] } }, parsed({ request }))
+  t.match(outcome.decision, { allow: false, status: 401, principal: null, reasons: [{ layer: 'authentication', code: 'token_invalid' }] }, 'a claim the engine cannot read: a 401 decision')
+  t.equal(outcome.input, undefined, 'no policy input was built')
+  const basic = { method: 'basic' as const, idp: 'basic', subject: 'x\udc00', roles: ['\udc00'], scopes: [] as string[] }
+  t.match(decide(policy, { ok: true, principal: basic }, parsed({ request })).decision.reasons, [{ code: 'basic_malformed' }])
+  t.throws(() => decide(policy, { ok: false, code: 'credential_missing', message: 'm' }, parsed({ request: { ...request, query: { q: '\ud800' } } })), { code: 'STRING_NOT_WELL_FORMED' }, 'a body string: 400 even before the credential')
+  const wellFormed = { ...basic, subject: 'ACME||SVC_PAYROLL', roles: [] }
+  t.throws(() => decide(policy, { ok: true, principal: wellFormed }, parsed({ request }, 'apvoucher')), { code: 'PATH_UNKNOWN' }, 'an endpoint the data does not name')
 })

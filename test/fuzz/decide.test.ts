@@ -14,6 +14,8 @@ import { CANONICAL, caseArbitrary, wrongAllow, type DecisionItem, type FuzzCase 
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 2000)
 const SEED = Number(process.env.FUZZ_SEED ?? 90909)
+// About 10 ms a request on a quiet machine; room for a busy one.
+t.setTimeout(Math.max(180_000, REQUESTS * 40))
 
 interface Tally {
   requests: number

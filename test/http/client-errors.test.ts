@@ -13,6 +13,9 @@ import { clientErrorAnswer, serverLimitOptions } from '../../src/http/client-err
 import { createServer } from '../../src/server.js'
 import { POLICY_DIR } from '../helpers/app.js'
 
+// Starts real callers or a real server and compiles the policy: slow on a busy machine.
+t.setTimeout(120_000)
+
 const DECIDE_BODY = JSON.stringify({ request: { method: 'GET', path: '/cmictest/jc-rest-api/rest/1/jcjob' } })
 const REQUEST_TIMEOUT_MS = 600
 

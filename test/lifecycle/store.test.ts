@@ -1,17 +1,20 @@
 // The policy store on its own: loads are serialized (many asks while one runs
-// make one more load, not many), each outcome is announced on `events`, and a
-// bundle file that fails verification leaves the last good policy active.
+// make one more load, not many), each outcome is announced on `events`, a
+// policy directory's files are compared with the active policy's (reconcile),
+// and a bundle file that fails verification leaves the last good policy active.
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { buildBundle } from '../../src/toolchain/bundle-writer.js'
 import { createPolicyStore, sourceKind, type PolicyActivatedEvent, type PolicyFailedEvent } from '../../src/lifecycle/store.js'
+import { digestPolicySources } from '../../src/lifecycle/sources.js'
 import { POLICY_DIR } from '../helpers/app.js'
-import { copyPolicies, keyPair, repack, tempDir } from '../engine/helpers.js'
+import { copyPolicies, keyPair, repack, tempDir, waitFor } from '../engine/helpers.js'
 
-t.test('loads asked for while one runs are coalesced into one more load', async (t) => {
-  const store = createPolicyStore({ dir: await copyPolicies(t), entrypoint: 'verdict/decision' })
+t.test('loads asked for while one runs are coalesced into one more load, which compiles only changed files', async (t) => {
+  const dir = await copyPolicies(t)
+  const store = createPolicyStore({ dir, entrypoint: 'verdict/decision' })
   t.equal(store.source, 'dir')
   t.same(store.status(), { state: 'starting', source: 'dir' })
   const activated: PolicyActivatedEvent[] = []
@@ -20,12 +23,82 @@ t.test('loads asked for while one runs are coalesced into one more load', async 
   const first = store.load()
   const more = [store.load(), store.load(), store.load(), store.load()]
   const [a, ...rest] = await Promise.all([first, ...more])
-  t.equal(activated.length, 2, 'five asks, two loads: the running one and one after it')
-  t.not(a, rest[0], 'the asks made during the first load get the second load')
-  t.ok(rest.every((p) => p === rest[0]), 'all of them the same one')
-  t.equal(store.current(), rest[0])
+  t.equal(activated.length, 1, 'five asks, one compile: the load after it found the same files active')
+  t.ok(rest.every((p) => p === a), 'all of them have the one policy')
   await store.idle()
-  t.match(store.status(), { state: 'ready', source: 'dir', verified: false, loadedAt: /^\d{4}-\d\d-\d\dT/ })
+  const sources = (await digestPolicySources(dir)).digest
+  t.match(store.status(), { state: 'ready', source: 'dir', verified: false, loadedAt: /^\d{4}-\d\d-\d\dT/, sources: { active: sources, onDisk: sources, agreedAt: /Z$/ } })
+
+  await writeFile(join(dir, 'erp', 'api', 'data.yaml'), (await readFile(join(dir, 'erp', 'api', 'data.yaml'), 'utf8')) + '\n# changed\n')
+  const [b, c] = await Promise.all([store.load(), store.load()])
+  t.equal(activated.length, 2, 'changed files are compiled')
+  t.not(b, a)
+  t.equal(c, b)
+  t.not(store.status().sources?.active, sources)
+})
+
+t.test('reconcile: files that differ from the active ones are loaded; until then, and while they fail, not ready', async (t) => {
+  const dir = await copyPolicies(t)
+  const store = createPolicyStore({ dir, entrypoint: 'verdict/decision' })
+  const activated: PolicyActivatedEvent[] = []
+  const failed: PolicyFailedEvent[] = []
+  store.events.on('activated', (e) => activated.push(e))
+  store.events.on('failed', (e) => failed.push(e))
+  await store.reconcile()
+  t.equal(activated.length, 1, 'nothing active yet: the files are loaded')
+  t.equal(store.status().state, 'ready')
+  await store.reconcile()
+  t.equal(activated.length + failed.length, 1, 'the same files: nothing loaded')
+  const good = store.status()
+
+  const decision = join(dir, 'verdict', 'decision.rego')
+  const text = await readFile(decision, 'utf8')
+  await writeFile(decision, text + '\nbroken := {\n')
+  const broken = (await digestPolicySources(dir)).digest
+  await store.reconcile()
+  t.equal(failed.length, 1, 'the changed files were compiled, and failed')
+  t.match(store.status(), { state: 'degraded', revision: good.revision, error: /rego_parse_error/, sources: { active: good.sources?.active, onDisk: broken, agreedAt: good.sources?.agreedAt } })
+  await store.reconcile()
+  t.equal(failed.length, 1, 'files that failed are not compiled again at once')
+
+  // Put back as they were: the active policy is the one on disk again, nothing to compile.
+  await writeFile(decision, text)
+  await store.reconcile()
+  t.equal(activated.length + failed.length, 2, 'nothing compiled')
+  t.match(store.status(), { state: 'ready', revision: good.revision, sources: { active: good.sources?.active, onDisk: good.sources?.active } })
+  t.notOk('error' in store.status(), 'the error was about files no longer on disk')
+  t.not(store.status().sources?.agreedAt, undefined)
+})
+
+t.test('files that change while they compile: named by what was read first, and loaded again', async (t) => {
+  const dir = await copyPolicies(t)
+  const store = createPolicyStore({ dir, entrypoint: 'verdict/decision' })
+  const data = join(dir, 'erp', 'api', 'data.yaml')
+  const original = await readFile(data, 'utf8')
+  const before = (await digestPolicySources(dir)).digest
+  const activated: PolicyActivatedEvent[] = []
+  store.events.on('activated', (e) => activated.push(e))
+  const loading = store.load()
+  // The digest is read at once; OPA runs for a while after it.
+  await waitFor('the files read', () => store.status().sources?.onDisk === before)
+  await writeFile(data, original + '\n# changed while compiling\n')
+  const after = (await digestPolicySources(dir)).digest
+  await loading
+  await waitFor('the second load', () => store.status().sources?.active === after)
+  await store.idle()
+  t.equal(activated.length, 2, 'loaded again')
+  t.match(store.status(), { state: 'ready', sources: { active: after, onDisk: after } })
+})
+
+t.test('the sources status is for a policy directory only', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'bundle.tar.gz')
+  await writeFile(file, (await buildBundle({ dir: POLICY_DIR, entrypoint: 'verdict/decision', revision: 'r1' })).archive)
+  const store = createPolicyStore({ bundleFile: file, entrypoint: 'verdict/decision' })
+  await store.load()
+  await store.reconcile()
+  t.notOk('sources' in store.status())
+  t.match(store.status(), { state: 'ready', revision: 'r1' })
 })
 
 t.test('a bundle file: verified on load; a tampered or foreign one is refused and the last good stays', async (t) => {

@@ -139,3 +139,16 @@ t.test('a running app: a bad data change leaves the last good policy serving, de
   t.match(health.json(), { status: 'degraded', policy: { state: 'degraded', revision: before.policy.revision, error: /data\.erp\.objects\.jcjob\.job_fiel: unknown key/ } })
   t.equal(app.policy.current()?.digest, before.policy.digest, 'decisions are still answered by the last good policy')
 })
+
+t.test('`verdict check` type-checks the Rego\'s input references against schemas/policy-input.json', async (t) => {
+  const policies = await copyPolicies(t)
+  const file = join(policies, 'verdict', 'application', 'application.rego')
+  const text = await readFile(file, 'utf8')
+  await writeFile(file, text.replace('data.erp.objects[input.endpoint.resource]', 'data.erp.objects[input.endpoint.resourse]'))
+  const r = await capture(check, ['--policies', policies])
+  t.equal(r.code, 1)
+  t.match(r.stderr, `${file}:`)
+  t.match(r.stderr, /rego_type_error: undefined ref: input\.endpoint\.resourse/)
+  const other = await capture(check, ['--policies', policies, '--entrypoint', 'verdict/other'])
+  t.notMatch(other.stderr, /undefined ref/, 'the schema is the contract of verdict/decision only')
+})

@@ -13,15 +13,15 @@
 // error is never an allow: there is no code path that returns a decision the
 // server did not send. Plain global fetch with a per-call AbortSignal.timeout
 // (one signal per call: a shared timeout signal would abort every later call).
-import type { BatchItemError, BatchResult, Decision, DecisionRequest as WireDecisionRequest } from '../contract/wire.js'
-import type { SqlDialect } from '../contract/rows.js'
-import { isRows } from '../rows/ucast.js'
+import type { BatchItemError, BatchResult, Decision, DecisionRequest as WireDecisionRequest } from '../../../src/contract/wire.js'
+import type { SqlDialect } from '../../../src/contract/rows.js'
+import { isRows } from '../../../src/rows/ucast.js'
 
 // The types are the wire contract's (src/contract), the single source for the
 // server's validation, its OpenAPI document and this client.
-export type { CompoundCondition, CompoundOperator, Condition, DecisionRows, FieldCondition, FieldOperator, RenderedSql, SqlDialect } from '../contract/rows.js'
-export type { Action, Reason as DecisionReason } from '../contract/policy.js'
-export type { BatchItemError, BatchItemId, BatchResult, Decision } from '../contract/wire.js'
+export type { CompoundCondition, CompoundOperator, Condition, DecisionRows, FieldCondition, FieldOperator, RenderedSql, SqlDialect } from '../../../src/contract/rows.js'
+export type { Action, Reason as DecisionReason } from '../../../src/contract/policy.js'
+export type { BatchItemError, BatchItemId, BatchResult, Decision } from '../../../src/contract/wire.js'
 // The Kysely helper lives in ./kysely.js, apart: kysely is an optional peer
 // dependency, and this module must load without it.
 

@@ -18,8 +18,8 @@
 //
 // kysely is an optional peer dependency: only `sql` is needed at run time.
 import { sql, type Expression, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely'
-import { PredicateError, toPredicate, type Predicate } from '../rows/predicate.js'
-import type { Rows } from '../rows/ucast.js'
+import { PredicateError, toPredicate, type Predicate } from '../../../src/rows/predicate.js'
+import type { Rows } from '../../../src/rows/ucast.js'
 
 export interface ApplyRowsOptions {
   /**
