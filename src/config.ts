@@ -70,7 +70,11 @@ export const ConfigSchema = Type.Object({
   decisionLogs: DecisionLogsConfigSchema,
   status: Type.Optional(StatusConfigSchema),
   authzen: AuthzenConfigSchema,
-  explain: ExplainConfigSchema
+  explain: ExplainConfigSchema,
+  forwardAuth: Type.Object({
+    path: Type.String({ pattern: '^(/[A-Za-z0-9_.-]+)+$', maxLength: 128, default: '/v1/forward-auth', description: 'where gateways ask (nginx auth_request, Traefik ForwardAuth); Envoy ext_authz appends the original path to it' }),
+    maxFilterBytes: Type.Integer({ minimum: 256, maximum: 32 * 1024, default: 2048, description: 'bound of the X-Verdict-Filter header (base64url characters); an allowed request whose filter is larger is refused with 500 `ROW_FILTER_TOO_LARGE`' })
+  }, { additionalProperties: false, default: {}, description: 'the forward-auth door for gateways (docs/API.md, "Gateways")' })
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>

@@ -55,6 +55,10 @@ export const ExplainForbiddenError = createError('EXPLAIN_FORBIDDEN', '%s', 403)
 export const ExplainUnavailableError = createError('EXPLAIN_UNAVAILABLE', '%s', 503)
 export const ExplainStaleError = createError('EXPLAIN_STALE', 'the policy directory differs from the served policy (a change not yet reloaded): retry after the reload', 409)
 
+// Forward-auth: an allowed request whose row filter is larger than the header
+// bound (forwardAuth.maxFilterBytes) is refused, never let through without it.
+export const RowFilterTooLargeError = createError('ROW_FILTER_TOO_LARGE', 'the row filter is %d characters as X-Verdict-Filter, over the bound of %d', 500)
+
 // Configuration (raised at start-up, before anything listens)
 export const ConfigInvalidError = createError('CONFIG_INVALID', 'configuration is invalid: %s', 500)
 
