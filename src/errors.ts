@@ -38,6 +38,8 @@ export const PolicyBundleError = createError('POLICY_BUNDLE_INVALID', 'policy bu
 // A row filter the SQL renderer cannot express (a field without a column in the
 // object's mapping, a value that is not a scalar): a policy defect, never an allow.
 export const SqlRenderError = createError('SQL_RENDER_FAILED', 'the row filter cannot be rendered as SQL: %s', 500)
+// GET /metrics in a worker whose primary did not answer with the aggregate of all workers.
+export const MetricsUnavailableError = createError('METRICS_UNAVAILABLE', 'the metrics of all workers could not be gathered; try again', 503)
 
 // AuthZEN Authorization API (src/authzen): the PEP's credential, the request's
 // content type, and search page tokens
