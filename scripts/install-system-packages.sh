@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the system programs that `npm run test:browser`
 # (and CI) use and npm cannot provide: Chromium (the auditors' HTML report
-# rendered headless). `npm test` needs none of them. Installs only what is
-# missing; needs root (or sudo). Add a package as "<debian package>:<command>".
+# rendered headless) and nginx-light (the gateway tests' nginx; without it
+# `npm test` fetches Debian's package into a cache itself, test/helpers/nginx.ts).
+# Installs only what is missing; needs root (or sudo). Add a package as "<debian package>:<command>".
 set -euo pipefail
 
 packages=(
   chromium:chromium
+  nginx-light:nginx
 )
 
 need=()

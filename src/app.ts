@@ -13,6 +13,8 @@ import { registerJsonBodyParser } from './http/json-body.js'
 import { registerSchemaValidation } from './http/validation.js'
 import batchRoute, { batchBodyLimit } from './routes/batch.js'
 import decideRoute from './routes/decide.js'
+import explainRoute from './routes/explain.js'
+import forwardAuthRoute from './routes/forward-auth.js'
 import healthRoute from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import openapiRoute, { swaggerOptions } from './routes/openapi.js'
@@ -40,8 +42,21 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
 
   await fastify.register(decideRoute, { bodyLimit: config.server.bodyLimitBytes })
   await fastify.register(batchRoute, { bodyLimit: batchBodyLimit(config.server) })
+  await fastify.register(forwardAuthRoute, { ...config.forwardAuth, challenges: challenges(config) })
   await fastify.register(authzen, { config: config.authzen, authn: config.authn, bodyLimit: config.server.bodyLimitBytes, batchBodyLimit: batchBodyLimit(config.server) })
+  // Off unless configured; parseConfig refuses enabled without admin roles or a policy dir.
+  if (config.explain.enabled && config.policy.dir !== undefined) {
+    await fastify.register(explainRoute, { config: config.explain, policyDir: config.policy.dir, bodyLimit: config.server.bodyLimitBytes })
+  }
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)
   await fastify.register(openapiRoute)
+}
+
+/** The WWW-Authenticate challenges of a forward-auth 401: one per scheme the configuration accepts. */
+function challenges (config: Config): string[] {
+  const out: string[] = []
+  if (config.authn.issuers !== undefined && config.authn.issuers.length > 0) out.push('Bearer realm="verdict"')
+  if (config.authn.basic?.secretsFile !== undefined) out.push('Basic realm="verdict", charset="UTF-8"')
+  return out.length > 0 ? out : ['Bearer realm="verdict"']
 }

@@ -13,6 +13,7 @@ import { ConfigInvalidError } from './errors.js'
 import { TlsConfigSchema, tlsConfigProblems } from './tls/index.js'
 import { StatusConfigSchema } from './status/config.js'
 import { AuthzenConfigSchema, authzenConfigProblems } from './authzen/config.js'
+import { ExplainConfigSchema, explainConfigProblems } from './routes/explain-config.js'
 
 export const SERVER_DEFAULTS = {
   requestTimeoutMs: 20_000,
@@ -68,7 +69,12 @@ export const ConfigSchema = Type.Object({
   authn: Type.Object(AuthnConfigSchema.properties, { additionalProperties: false, default: {}, description: AuthnConfigSchema.description }),
   decisionLogs: DecisionLogsConfigSchema,
   status: Type.Optional(StatusConfigSchema),
-  authzen: AuthzenConfigSchema
+  authzen: AuthzenConfigSchema,
+  explain: ExplainConfigSchema,
+  forwardAuth: Type.Object({
+    path: Type.String({ pattern: '^(/[A-Za-z0-9_.-]+)+$', maxLength: 128, default: '/v1/forward-auth', description: 'where gateways ask (nginx auth_request, Traefik ForwardAuth); Envoy ext_authz appends the original path to it' }),
+    maxFilterBytes: Type.Integer({ minimum: 256, maximum: 32 * 1024, default: 2048, description: 'bound of the X-Verdict-Filter header (base64url characters); an allowed request whose filter is larger is refused with 500 `ROW_FILTER_TOO_LARGE`' })
+  }, { additionalProperties: false, default: {}, description: 'the forward-auth door for gateways (docs/API.md, "Gateways")' })
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -117,6 +123,8 @@ export function parseConfig (raw: unknown, env: Env = {}): Config {
   if (policyProblems.length > 0) throw new ConfigInvalidError(policyProblems.join('; '))
   const authzenProblems = authzenConfigProblems(config.authzen)
   if (authzenProblems.length > 0) throw new ConfigInvalidError(authzenProblems.join('; '))
+  const explainProblems = explainConfigProblems(config.explain, config.policy.dir)
+  if (explainProblems.length > 0) throw new ConfigInvalidError(explainProblems.join('; '))
   try {
     // The rules a schema cannot say (one key source per issuer, per-profile
     // requirements) are checked now, so a bad issuer stops the start.

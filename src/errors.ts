@@ -38,6 +38,8 @@ export const PolicyBundleError = createError('POLICY_BUNDLE_INVALID', 'policy bu
 // A row filter the SQL renderer cannot express (a field without a column in the
 // object's mapping, a value that is not a scalar): a policy defect, never an allow.
 export const SqlRenderError = createError('SQL_RENDER_FAILED', 'the row filter cannot be rendered as SQL: %s', 500)
+// GET /metrics in a worker whose primary did not answer with the aggregate of all workers.
+export const MetricsUnavailableError = createError('METRICS_UNAVAILABLE', 'the metrics of all workers could not be gathered; try again', 503)
 
 // AuthZEN Authorization API (src/authzen): the PEP's credential, the request's
 // content type, and search page tokens
@@ -45,6 +47,17 @@ export const PepUnauthenticatedError = createError('PEP_UNAUTHENTICATED', '%s', 
 export const PepNotAllowedError = createError('PEP_NOT_ALLOWED', '%s', 403)
 export const RequestNotJsonError = createError('REQUEST_NOT_JSON', 'send the request as a JSON object with Content-Type: application/json', 400)
 export const PageTokenInvalidError = createError('PAGE_TOKEN_INVALID', 'page.token %s', 400)
+
+// POST /v1/explain (src/routes/explain.ts): the caller's credential and admin
+// role, and an explanation that cannot be given for the served policy
+export const ExplainUnauthenticatedError = createError('EXPLAIN_UNAUTHENTICATED', '%s', 401)
+export const ExplainForbiddenError = createError('EXPLAIN_FORBIDDEN', '%s', 403)
+export const ExplainUnavailableError = createError('EXPLAIN_UNAVAILABLE', '%s', 503)
+export const ExplainStaleError = createError('EXPLAIN_STALE', 'the policy directory differs from the served policy (a change not yet reloaded): retry after the reload', 409)
+
+// Forward-auth: an allowed request whose row filter is larger than the header
+// bound (forwardAuth.maxFilterBytes) is refused, never let through without it.
+export const RowFilterTooLargeError = createError('ROW_FILTER_TOO_LARGE', 'the row filter is %d characters as X-Verdict-Filter, over the bound of %d', 500)
 
 // Configuration (raised at start-up, before anything listens)
 export const ConfigInvalidError = createError('CONFIG_INVALID', 'configuration is invalid: %s', 500)

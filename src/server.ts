@@ -25,6 +25,7 @@ import { serveSharedThrottle } from './authn/throttle-ipc.js'
 import { loadConfig, type Config } from './config.js'
 import { serverLimitOptions } from './http/client-errors.js'
 import { httpsOptions, watchTlsFiles, type SecureServer } from './tls/index.js'
+import { serveClusterMetrics } from './metrics/cluster.js'
 
 export async function startServer (config: Config): Promise<void> {
   const workers = config.server.workers === 'auto' ? availableParallelism() : config.server.workers
@@ -114,6 +115,7 @@ async function supervise (count: number, config: Config): Promise<void> {
   // Basic failures are counted here for all workers, so more workers do not mean more guesses.
   serveSharedThrottle(cluster, resolveAuthnConfig(config.authn).basic.rateLimit)
   log(`starting ${count} workers`)
+  serveClusterMetrics()
   for (let i = 0; i < count; i++) cluster.fork()
 
   cluster.on('exit', (worker, code, signal) => {

@@ -75,3 +75,19 @@ export type BatchResult = BatchDecision | BatchItemError
 
 export const BatchResponseSchema = Type.Object({ results: Type.Array(BatchResultSchema) }, { title: 'BatchResponse' })
 export interface BatchResponse { results: BatchResult[] }
+
+/** The body of a forward-auth refusal (the status is the answer; this says which decision). */
+export const ForwardAuthRefusalSchema = Type.Object({
+  decision_id: Type.String({ format: 'uuid' }),
+  allow: Type.Literal(false),
+  status: Type.Union([Type.Literal(401), Type.Literal(403)])
+}, { title: 'ForwardAuthRefusal' })
+export type ForwardAuthRefusal = Static<typeof ForwardAuthRefusalSchema>
+
+/** What forward-auth tells the upstream about an allowed request (response headers). */
+export const FORWARD_AUTH_HEADERS = {
+  decisionId: 'x-verdict-decision-id',
+  principal: 'x-verdict-principal',
+  rows: 'x-verdict-rows',
+  filter: 'x-verdict-filter'
+} as const

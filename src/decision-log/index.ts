@@ -183,13 +183,38 @@ export default fp<DecisionLogPluginOptions>(async (fastify, opts) => {
     path: opts.path,
     log: fastify.log,
     // Decisions are counted here, in the one path every decision takes.
-    ...(fastify.hasDecorator('metrics') ? { observe: fastify.metrics.observeDecision } : {}),
+    observe: fastify.metrics.observeDecision,
     ...(opts.stdout !== undefined ? { stdout: opts.stdout } : {}),
     ...(cluster.isWorker && cluster.worker ? { workerId: cluster.worker.id } : {})
   })
   fastify.decorate('decisionLog', service)
+  fastify.metrics.setDecisionLogStats(() => service.stats())
+  const stopDropWarnings = warnOnDrops(service, fastify.log)
   fastify.addHook('onRequest', (request, _reply, done) => { markReceived(request); done() })
   // fastify runs onClose after the requests in flight are answered, so their
   // events are already buffered when this flush starts.
-  fastify.addHook('onClose', async () => { await service.close() })
-}, { name: 'decision-log' })
+  fastify.addHook('onClose', async () => { stopDropWarnings(); await service.close() })
+}, { name: 'decision-log', dependencies: ['metrics'] })
+
+/** How often lost events are looked for and, when there are new ones, logged (one warning per sink at most). */
+export const DROP_WARNING_INTERVAL_MS = 10_000
+
+/**
+ * Lost events are counted in the metrics, and also logged: a warning per sink
+ * when its count of dropped events grew since the last look, at most once per
+ * interval, so a flood of drops cannot flood the log too.
+ */
+export function warnOnDrops (service: Pick<DecisionLogService, 'stats'>, log: Pick<FastifyBaseLogger, 'warn'>, intervalMs = DROP_WARNING_INTERVAL_MS): () => void {
+  const seen: Partial<Record<SinkName, number>> = {}
+  const timer = setInterval(() => {
+    for (const [sink, stats] of Object.entries(service.stats()) as Array<[SinkName, SinkStats]>) {
+      const before = seen[sink] ?? 0
+      if (stats.dropped > before) {
+        log.warn({ sink, dropped: stats.dropped - before, droppedTotal: stats.dropped }, 'decision-log events were lost (buffer full, failed writes or closing): see verdict_decision_log_dropped_total')
+      }
+      seen[sink] = stats.dropped
+    }
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}

@@ -8,7 +8,7 @@ import type { ErrorBody } from '../contract/wire.js'
 export const HIDDEN_MESSAGE = 'the decision could not be made; see the service log'
 
 // 5xx errors whose message is fixed text that reveals nothing internal.
-const PUBLIC_SERVER_ERRORS = new Set(['POLICY_NOT_LOADED'])
+const PUBLIC_SERVER_ERRORS = new Set(['POLICY_NOT_LOADED', 'METRICS_UNAVAILABLE'])
 
 export interface PublicError {
   status: number

@@ -1,25 +1,33 @@
 // Prometheus metrics as a shared service: `fastify.metrics` holds a registry of
 // its own (never prom-client's global one, so several apps in one process — the
 // tests — do not share series). Decisions are counted by the decision log, the
-// one path every decision takes; the rest is read when /metrics is scraped
-// (authentication counters, decision-log sink counters) or counted from the
-// policy store's events (activations and failures).
+// one path every decision takes; answers by route and status class by an
+// onResponse hook; the rest is read when /metrics is scraped (authentication
+// counters, decision-log sink counters) or follows the policy store's events
+// (activations, failures, the active revision). With several workers, one
+// /metrics answer aggregates them all (cluster.ts).
 import type { EventEmitter } from 'node:events'
-import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { DecisionObserver } from '../decision-log/index.js'
 import type { AuthnCounters } from '../authn/counters.js'
 import type { SinkName, SinkStats } from '../decision-log/sinks/sink.js'
+import { shareWithPrimary } from './cluster.js'
 
 export interface Metrics {
   readonly registry: Registry
+  /** the decision log's sink counters, read at each scrape (the decision log registers after metrics) */
+  setDecisionLogStats (read: () => Partial<Record<SinkName, SinkStats>>): void
+  /** counts one HTTP answer by route and status class */
+  observeResponse (route: string, method: string, statusCode: number): void
   /** counts one decision; `handlerSeconds` is the time from request arrival to the decision */
   readonly observeDecision: DecisionObserver
   policyActivated (source: unknown): void
   policyFailed (source: unknown): void
   /** counts policy activations and failures from a policy store's events */
   watchPolicy (events: EventEmitter): void
+  /** the active policy, for verdict_policy_info */
+  policyActive (policy: { revision: string, digest: string, source: string }): void
 }
 
 declare module 'fastify' {
@@ -32,6 +40,15 @@ export interface MetricsSources {
   authn?: () => Readonly<AuthnCounters> | undefined
   decisionLog?: () => Partial<Record<SinkName, SinkStats>> | undefined
 }
+
+// The authentication counters exported, by name: [metric, help, counter field].
+const AUTHN_TOTALS: Array<[string, string, keyof AuthnCounters]> = [
+  ['verdict_jwt_verifications_total', 'JWT signature verifications performed', 'jwtVerifications'],
+  ['verdict_jwt_cache_hits_total', 'Bearer tokens answered from the verified-token cache', 'jwtCacheHits'],
+  ['verdict_jwks_refetches_suppressed_total', 'Unknown key ids answered without a fetch because the last fetch was too recent', 'jwksRefetchesSuppressed'],
+  ['verdict_jwks_unknown_kid_refetches_total', 'Key-set fetches started by an unknown key id', 'jwksUnknownKidRefetches'],
+  ['verdict_basic_throttled_total', 'Basic attempts refused unchecked because their (account, client) or client is being throttled', 'basicRateLimited']
+]
 
 // Decisions are sub-millisecond to a few milliseconds (a JWKS fetch is the slow
 // path), so the buckets are fine-grained at the low end.
@@ -62,7 +79,7 @@ export function createMetrics (sources: MetricsSources = {}): Metrics {
 
   const jwksFetches = new Counter({
     name: 'verdict_jwks_fetches_total',
-    help: 'JWKS or discovery fetches made (signing-key cache misses)',
+    help: 'JWKS or discovery fetches made (start, background refresh, unknown key ids)',
     registers: [registry],
     collect () { setTotal(jwksFetches, sources.authn?.()?.jwksFetches ?? 0) }
   })
@@ -71,6 +88,60 @@ export function createMetrics (sources: MetricsSources = {}): Metrics {
     help: 'JWKS or discovery fetches that failed or timed out',
     registers: [registry],
     collect () { setTotal(jwksFailures, sources.authn?.()?.jwksFailures ?? 0) }
+  })
+
+  for (const [name, help, field] of AUTHN_TOTALS) {
+    const counter: Counter<string> = new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect () { setTotal(counter, Number(sources.authn?.()?.[field] ?? 0)) }
+    })
+  }
+  const authnResults: Counter<'method' | 'result'> = new Counter({
+    name: 'verdict_authn_total',
+    help: 'Authentications by method (jwt, basic) and result (accepted, rejected)',
+    labelNames: ['method', 'result'] as const,
+    registers: [registry],
+    collect () {
+      const c = sources.authn?.()
+      if (c === undefined) return
+      const set = (method: string, result: string, value: number): void => setTotal(authnResults as Counter<string>, value, { method, result })
+      set('jwt', 'accepted', c.jwtAccepted)
+      set('jwt', 'rejected', c.jwtRejected)
+      set('basic', 'accepted', c.basicAccepted)
+      set('basic', 'rejected', c.basicRejected)
+    }
+  })
+  const authnRejects: Counter<'reason'> = new Counter({
+    name: 'verdict_authn_rejects_total',
+    help: 'Authentication refusals by reason code (the 401 reason the caller got)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect () {
+      for (const [reason, value] of Object.entries(sources.authn?.()?.rejectsByReason ?? {})) {
+        if (value > 0) setTotal(authnRejects as Counter<string>, value, { reason })
+      }
+    }
+  })
+  const responses = new Counter({
+    name: 'verdict_http_responses_total',
+    help: 'HTTP answers by route, method and status class (2xx, 4xx, 5xx): an engine failure shows here as a 5xx',
+    labelNames: ['route', 'method', 'status_class'] as const,
+    registers: [registry]
+  })
+  // Summed across workers: each series' value is the number of workers serving that revision.
+  const policyInfo = new Gauge({
+    name: 'verdict_policy_info',
+    help: 'The active policy (value: number of worker processes serving it)',
+    labelNames: ['revision', 'digest', 'source'] as const,
+    registers: [registry]
+  })
+  const lastActivation = new Gauge({
+    name: 'verdict_policy_last_activation_timestamp_seconds',
+    help: 'When a policy was last activated (Unix time; the latest of all workers)',
+    aggregator: 'max',
+    registers: [registry]
   })
 
   const activations = new Counter({
@@ -86,8 +157,9 @@ export function createMetrics (sources: MetricsSources = {}): Metrics {
     registers: [registry]
   })
 
+  let decisionLogStats = sources.decisionLog
   const sinkStat = (key: keyof SinkStats): ((sink: SinkName) => number | undefined) =>
-    (sink) => sources.decisionLog?.()?.[sink]?.[key]
+    (sink) => decisionLogStats?.()?.[sink]?.[key]
   const perSink = (counter: Counter<'sink'>, read: (sink: SinkName) => number | undefined): void => {
     for (const sink of ['console', 'file', 'http'] as const) {
       const value = read(sink)
@@ -130,6 +202,15 @@ export function createMetrics (sources: MetricsSources = {}): Metrics {
 
   const metrics: Metrics = {
     registry,
+    setDecisionLogStats (read) { decisionLogStats = read },
+    observeResponse (route, method, statusCode) {
+      responses.inc({ route, method, status_class: `${Math.floor(statusCode / 100)}xx` })
+    },
+    policyActive (policy) {
+      policyInfo.reset()
+      policyInfo.set({ revision: policy.revision, digest: policy.digest, source: policy.source }, 1)
+      lastActivation.set(Date.now() / 1000)
+    },
     observeDecision (decision, handlerSeconds) {
       const layer = decision.reasons.at(-1)?.layer ?? 'none'
       decisions.inc({ result: decision.allow ? 'allow' : 'deny', status: String(decision.status), layer })
@@ -149,26 +230,17 @@ function sourceLabel (source: unknown): string {
   return typeof source === 'string' && source !== '' ? source.slice(0, 200) : 'unknown'
 }
 
-/** The policy store's events, when the store has them. */
-function policyEvents (fastify: FastifyInstance): EventEmitter | undefined {
-  if (!fastify.hasDecorator('policy')) return undefined
-  const events = (fastify.policy as { events?: unknown }).events
-  return events !== null && typeof events === 'object' && typeof (events as EventEmitter).on === 'function' ? events as EventEmitter : undefined
-}
-
 export default fp(async (fastify) => {
-  const metrics = createMetrics({
-    authn: () => fastify.hasDecorator('authnCounters') ? fastify.authnCounters : undefined,
-    decisionLog: () => fastify.hasDecorator('decisionLog') ? fastify.decisionLog.stats() : undefined
-  })
+  const metrics = createMetrics({ authn: () => fastify.authnCounters })
   fastify.decorate('metrics', metrics)
-  if (fastify.hasDecorator('policy')) {
-    // The first load runs while the engine registers, before anyone can listen
-    // to its events: count what it left behind, then follow the events.
-    const status = fastify.policy.status() as { state: string, source?: unknown }
-    if (status.state === 'ready' || status.state === 'degraded') metrics.policyActivated(status.source)
-    else if (status.state === 'failed') metrics.policyFailed(status.source)
-  }
-  const events = policyEvents(fastify)
-  if (events) metrics.watchPolicy(events)
-}, { name: 'metrics' })
+  shareWithPrimary(metrics.registry)
+  const store = fastify.policy
+  // The first load runs when the app is ready, after this plugin registers, so
+  // the store's events carry every activation and failure.
+  metrics.watchPolicy(store.events)
+  store.events.on('activated', (e) => { metrics.policyActive(e) })
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.observeResponse(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode)
+    done()
+  })
+}, { name: 'metrics', dependencies: ['authn', 'engine'] })

@@ -113,11 +113,15 @@ export function ensureOpa (env: Env = process.env, log: (line: string) => void =
     found = cached
   } else if (!lstatSync(checkout, { throwIfNoEntry: false })?.isSymbolicLink() && opaVersion(checkout) === OPA_VERSION) {
     // A checkout set up before the cache existed: its binary seeds the cache.
-    mkdirSync(dirname(cached), { recursive: true })
-    const partial = `${cached}.${process.pid}.partial`
-    copyFileSync(checkout, partial)
-    renameSync(partial, cached)
-    log(`OPA ${OPA_VERSION} at ${checkout}, copied to the cache (${cached})`)
+    try {
+      mkdirSync(dirname(cached), { recursive: true })
+      const partial = `${cached}.${process.pid}.partial`
+      copyFileSync(checkout, partial)
+      renameSync(partial, cached)
+      log(`OPA ${OPA_VERSION} at ${checkout}, copied to the cache (${cached})`)
+    } catch (err) {
+      log(`OPA ${OPA_VERSION} at ${checkout} (not copied to the cache ${cached}: ${(err as Error).message})`)
+    }
     return checkout
   } else {
     const pathOpa = onPath('opa', env)
@@ -125,7 +129,7 @@ export function ensureOpa (env: Env = process.env, log: (line: string) => void =
       log(`OPA ${OPA_VERSION} on PATH (${pathOpa})`)
       found = pathOpa
     } else {
-      found = goInstall(env, cached, log)
+      found = goInstall(env, writableTarget(cached, checkout, log), log)
     }
   }
   linkCheckout(found, checkout)
@@ -142,8 +146,8 @@ function goInstall (env: Env, target: string, log: (line: string) => void): stri
   log(`building OPA ${OPA_VERSION} with go install into ${dirname(target)} (a few minutes, once per machine)…`)
   // Built into a private directory and renamed into place, so a second install
   // running at the same time never sees half a binary.
-  mkdirSync(opaCacheRoot(env), { recursive: true })
-  const staging = mkdtempSync(join(opaCacheRoot(env), `.build-${OPA_VERSION}-`))
+  const root = dirname(dirname(target))
+  const staging = mkdtempSync(join(root, `.build-${OPA_VERSION}-`))
   try {
     const built = spawnSync(go, ['install', `${OPA_MODULE}@v${OPA_VERSION}`], {
       stdio: 'inherit',
@@ -159,6 +163,22 @@ function goInstall (env: Env, target: string, log: (line: string) => void): stri
   }
   log(`OPA ${OPA_VERSION} built at ${target}`)
   return target
+}
+
+/**
+ * Where the build goes: the cache, or — when the cache directory cannot be made
+ * (a HOME that is not writable) — beside the checkout's link, in .tools/opa-cache.
+ */
+function writableTarget (cached: string, checkout: string, log: (line: string) => void): string {
+  try {
+    mkdirSync(dirname(cached), { recursive: true })
+    return cached
+  } catch (err) {
+    const local = join(dirname(dirname(checkout)), 'opa-cache', OPA_VERSION, 'opa')
+    log(`the cache ${dirname(cached)} cannot be made (${(err as Error).message}); building into ${dirname(local)} (set VERDICT_OPA_CACHE to share builds)`)
+    mkdirSync(dirname(local), { recursive: true })
+    return local
+  }
 }
 
 /** .tools/bin/opa points at the binary, for people and scripts that run `.tools/bin/opa` by hand. */

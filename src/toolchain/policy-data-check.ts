@@ -12,7 +12,7 @@
 // Files are read as OPA reads them: every data.json / data.yaml / data.yml under
 // the directory, placed at its folder's path (policies/erp/api/data.yaml ->
 // data.erp.api).
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
@@ -57,14 +57,18 @@ function mountAt (data: Obj, mount: readonly string[], value: unknown): void {
   }
 }
 
+// As the compiler reads them: hidden files and folders left out (compiler.ts,
+// HIDDEN_FILES), links followed (a Kubernetes volume links every entry through
+// ..data). Folders are read side by side: a hot reload waits on this.
 async function dataFiles (dir: string): Promise<string[]> {
-  const out: string[] = []
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((entry) => !entry.name.startsWith('.'))
+  const found = await Promise.all(entries.map(async (entry): Promise<string[]> => {
     const path = join(dir, entry.name)
-    if (entry.isDirectory()) out.push(...await dataFiles(path))
-    else if (entry.isFile() && DATA_FILES.has(entry.name)) out.push(path)
-  }
-  return out.sort()
+    const kind = entry.isSymbolicLink() ? await stat(path) : entry
+    if (kind.isDirectory()) return await dataFiles(path)
+    return kind.isFile() && DATA_FILES.has(entry.name) ? [path] : []
+  }))
+  return found.flat().sort()
 }
 
 /**
@@ -75,9 +79,11 @@ export async function readPolicyData (dir: string): Promise<PolicyDataFiles & { 
   const data: Obj = {}
   const sources: DataSource[] = []
   const problems: PolicyProblem[] = []
-  for (const file of await dataFiles(dir)) {
+  const files = await dataFiles(dir)
+  const texts = await Promise.all(files.map(async (file) => await readFile(file, 'utf8')))
+  for (const [i, file] of files.entries()) {
     const mount = relative(dir, join(file, '..')).split(sep).filter(Boolean)
-    const text = await readFile(file, 'utf8')
+    const text = texts[i] as string
     const source: DataSource = { file, mount }
     let value: unknown
     if (file.endsWith('.json')) {

@@ -21,6 +21,7 @@ export interface TestAppOptions {
   server?: Record<string, unknown>
   decisionLogs?: Record<string, unknown>
   status?: Record<string, unknown>
+  forwardAuth?: Record<string, unknown>
 }
 
 /** The config the test app runs with: the example policies, silent logs, no issuers, unless given. */
@@ -32,6 +33,7 @@ export function testConfig (opts: TestAppOptions = {}): Config {
   }
   if (opts.decisionLogs !== undefined) raw.decisionLogs = opts.decisionLogs
   if (opts.status !== undefined) raw.status = opts.status
+  if (opts.forwardAuth !== undefined) raw.forwardAuth = opts.forwardAuth
   return parseConfig(raw)
 }
 

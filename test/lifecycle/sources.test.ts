@@ -3,12 +3,13 @@
 // OPA did not read them either) and the data of the ones listed is exactly the
 // data OPA built. The digest follows content and names, not where the
 // directory is or what else lies beside the policy files.
-import { cp, mkdir, rename, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { compilePolicies } from '../../src/toolchain/compiler.js'
+import { checkPolicyData } from '../../src/toolchain/policy-data-check.js'
 import { digestPolicySources, isPolicySource, listPolicySources } from '../../src/lifecycle/sources.js'
-import { tempDir } from '../engine/helpers.js'
+import { copyPolicies, tempDir } from '../engine/helpers.js'
 
 async function fixture (root: string): Promise<string> {
   const dir = join(root, 'policies')
@@ -94,4 +95,21 @@ t.test('a link cycle is walked once', async (t) => {
   const dir = await fixture(await tempDir(t))
   await symlink('..', join(dir, 'sub', 'up'))
   t.same((await listPolicySources(dir)).filter((f) => f.startsWith('sub/')), ['sub/value.rego'])
+})
+
+t.test('the data check reads what the compiler reads: through links, not in hidden folders', async (t) => {
+  const policies = await copyPolicies(t)
+  const volume = join(policies, '..', 'volume')
+  await cp(policies, join(volume, '..v1'), { recursive: true })
+  await symlink('..v1', join(volume, '..data'))
+  for (const entry of ['erp', 'verdict']) await symlink(join('..data', entry), join(volume, entry))
+  await mkdir(join(volume, '.git'))
+  await writeFile(join(volume, '.git', 'data.yaml'), ': not: yaml: [')
+  t.same(await checkPolicyData(volume), [], 'the example data, linked as a Kubernetes volume links it, passes; a hidden folder is not read')
+
+  const api = join(volume, '..v1', 'erp', 'api', 'data.yaml')
+  await writeFile(api, (await readFile(api, 'utf8')).replace('assignments:', 'asignments:'))
+  const problems = await checkPolicyData(volume)
+  t.ok(problems.some((p) => p.file === join(volume, 'erp', 'api', 'data.yaml') && /asignments/.test(p.message)),
+    'a misspelt key behind the links is refused, named by the path the compiler reads')
 })

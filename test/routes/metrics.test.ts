@@ -1,6 +1,6 @@
 // GET /metrics after real decisions: every named series is there with the value
 // the decisions, the authentication counters and the policy store say.
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -75,7 +75,9 @@ t.test('policy activations and failures follow the policy store', async (t) => {
   await app.ready()
   t.teardown(() => app.close())
 
-  await app.policy.load() // the same policy again: a real activation
+  // A changed file (unchanged files are not recompiled): a real activation.
+  await writeFile(join(dir, 'verdict', 'decision.rego'), `${await readFile(join(dir, 'verdict', 'decision.rego'), 'utf8')}\n# changed\n`)
+  await app.policy.load()
   await writeFile(join(dir, 'verdict', 'broken.rego'), 'package verdict.broken\n\nthis is not rego\n')
   await t.rejects(app.policy.load(), 'a syntax error is refused')
   const text = (await app.inject('/metrics')).body

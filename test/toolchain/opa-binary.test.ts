@@ -71,6 +71,18 @@ t.test('a cache holding another version is rebuilt, per version', async (t) => {
   t.match(readFileSync(cachedOpa(env), 'utf8'), OPA_VERSION)
 })
 
+t.test('a cache that cannot be made: the build goes beside the checkout instead', async (t) => {
+  const blocker = join(root, 'not-a-dir')
+  writeFileSync(blocker, 'a file where the cache directory would be')
+  const go = fakeGo(join(root, 'go-bin-3'))
+  const env = { VERDICT_OPA_CACHE: join(blocker, 'cache'), PATH: go.path, HOME: root }
+  const checkout = join(root, 'clone8', '.tools', 'bin', 'opa')
+  const local = join(root, 'clone8', '.tools', 'opa-cache', OPA_VERSION, 'opa')
+  t.equal(ensureOpa(env, quiet, checkout), local)
+  t.equal(realpathSync(checkout), realpathSync(local), 'the checkout links to its own build')
+  t.equal(resolveOpa(env, checkout), checkout)
+})
+
 t.test('OPA on PATH at the pin is used as it is', async (t) => {
   const bin = join(root, 'path-bin')
   mkdirSync(bin, { recursive: true })
