@@ -16,6 +16,7 @@ import { loadDirectory, loadRevision, type Revision } from './revision.js'
 import { describeScope } from './scope.js'
 import { applyData } from './what-if.js'
 import { ACTIONS, enumerateSpace, inputFor, type EndpointRef, type RecordRef, type Route, type Space } from './space.js'
+import { Grouped } from './grouped.js'
 
 export interface AccessOptions {
   /** the policies directory (default: policies); with `ref`, its path in the repository */
@@ -120,21 +121,7 @@ export function parseAction (value: string): Action {
   return value as Action
 }
 
-class Rows<T extends { via: string[] }> {
-  private readonly rows = new Map<string, T>()
-  add (key: string, make: () => T, via: string): void {
-    let row = this.rows.get(key)
-    if (!row) {
-      row = make()
-      this.rows.set(key, row)
-    }
-    if (!row.via.includes(via)) row.via.push(via)
-  }
-
-  list (): T[] {
-    return [...this.rows.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, r]) => ({ ...r, via: r.via.sort() }))
-  }
-}
+const withSortedVia = <T extends { via: string[] }>(rows: T[]): T[] => rows.map((r) => ({ ...r, via: [...r.via].sort() }))
 
 /**
  * The accounts (and the routes each takes) that may do `action` on `endpoint`:
@@ -143,7 +130,7 @@ class Rows<T extends { via: string[] }> {
  * enumeration evaluated it.
  */
 export function whoCan (table: AccessTable, action: Action, endpoint: EndpointRef, record: WhoCanAnswer['record']): WhoCanAnswer {
-  const rows = new Rows<WhoCanRow>()
+  const rows = new Grouped<WhoCanRow>()
   const records = table.space.records.get(endpoint.key) ?? []
   for (const route of table.space.routes) {
     let account: string | undefined
@@ -167,7 +154,7 @@ export function whoCan (table: AccessTable, action: Action, endpoint: EndpointRe
     const roles = grantingRoles(table.model, account, endpoint.key, action)
     rows.add(`${account}\0${scope}`, () => ({ account: account as string, kind, via: [], roles, scope: scope as string }), route.via)
   }
-  return { revision: table.revision, action, endpoint: endpoint.key, record, accounts: rows.list(), notCovered: table.notCovered }
+  return { revision: table.revision, action, endpoint: endpoint.key, record, accounts: withSortedVia(rows.list()), notCovered: table.notCovered }
 }
 
 function cellOf (table: AccessTable, route: Route, endpoint: EndpointRef, action: Action): Cell {
@@ -214,7 +201,7 @@ export function can (table: AccessTable, account: string): CanAnswer {
   const probe = table.space.endpoints[0]
   const routes = probe === undefined ? [] : table.space.routes.filter((r) => cellOf(table, r, probe, 'retrieve').account === account)
   if (!known && routes.length === 0) throw new ReviewError(`"${account}" is not an account of ${table.revision.label} (data.erp.accounts.users)`)
-  const rows = new Rows<CanRow>()
+  const rows = new Grouped<CanRow>()
   for (const endpoint of table.space.endpoints) {
     const records = table.space.records.get(endpoint.key) ?? []
     for (const action of ACTIONS) {
@@ -234,7 +221,7 @@ export function can (table: AccessTable, account: string): CanAnswer {
     kind: known?.kind ?? 'unknown',
     idps: known?.idps ?? null,
     routes: routes.map((r) => r.via),
-    rights: rows.list(),
+    rights: withSortedVia(rows.list()),
     notCovered: table.notCovered
   }
 }

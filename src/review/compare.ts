@@ -11,28 +11,12 @@ import type {
 } from './report.js'
 import { compareScopes, describeKept, describePart, describeScope } from './scope.js'
 import { ACTIONS, type Space } from './space.js'
+import { Grouped } from './grouped.js'
 
 export interface Side { model: ErpModel, evaluation: Evaluation }
 
 const UNRESOLVED = '(unresolved)'
 const BYPASS = '(bypass list)'
-
-// Rows of one kind keyed by what the auditor reads; the routes that share it merge.
-class Grouped<T extends { via: string[] }> {
-  private readonly rows = new Map<string, T>()
-  add (key: string, make: () => T, via: string): void {
-    let row = this.rows.get(key)
-    if (!row) {
-      row = make()
-      this.rows.set(key, row)
-    }
-    if (!row.via.includes(via)) row.via.push(via)
-  }
-
-  list (): T[] {
-    return [...this.rows.entries()].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, row]) => row)
-  }
-}
 
 function decisionText (cell: Cell): string {
   return `${cell.allow ? 'allow' : 'deny'} (${cell.codes.join(', ')})`
