@@ -14,6 +14,7 @@ import { registerSchemaValidation } from './http/validation.js'
 import batchRoute, { batchBodyLimit } from './routes/batch.js'
 import decideRoute from './routes/decide.js'
 import explainRoute from './routes/explain.js'
+import explorerRoute from './routes/explorer.js'
 import forwardAuthRoute from './routes/forward-auth.js'
 import healthRoute from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
@@ -47,6 +48,7 @@ export default async function verdictApp (fastify: FastifyInstance, opts: AppOpt
   // Off unless configured; parseConfig refuses enabled without admin roles or a policy dir.
   if (config.explain.enabled && config.policy.dir !== undefined) {
     await fastify.register(explainRoute, { config: config.explain, policyDir: config.policy.dir, bodyLimit: config.server.bodyLimitBytes })
+    await fastify.register(explorerRoute, { config: config.explain })
   }
   await fastify.register(healthRoute)
   await fastify.register(metricsRoute)

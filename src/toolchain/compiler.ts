@@ -24,8 +24,10 @@ export const isTestFile = (path: string): boolean => path.endsWith('_test.rego')
  * Hidden files and folders are not policy: .git, editors' swap files, and the
  * ..data / ..<timestamp> entries of a Kubernetes ConfigMap volume (whose files
  * would otherwise be compiled twice). OPA would load them; it is told not to.
+ * The pattern needs a character after the dot: with `--bundle`, OPA matches
+ * `.*` against the root `.` itself and loads nothing.
  */
-export const HIDDEN_FILES = '.*'
+export const HIDDEN_FILES = '.?*'
 export const isHiddenName = (name: string): boolean => name.startsWith('.')
 
 export function wasmCapabilitiesFile (): string {
