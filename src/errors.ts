@@ -35,6 +35,9 @@ export const PolicyNotLoadedError = createError('POLICY_NOT_LOADED', 'no policy 
 export const PolicyEvaluationError = createError('POLICY_EVALUATION_FAILED', 'policy evaluation failed: %s', 500)
 export const PolicyCompileError = createError('POLICY_COMPILE_FAILED', 'policy compilation failed: %s', 500)
 export const PolicyBundleError = createError('POLICY_BUNDLE_INVALID', 'policy bundle is invalid: %s', 500)
+// A decision that ran past the evaluation deadline (src/engine/isolate.ts): answered
+// 503, never an allow; the evaluator that ran it is replaced.
+export const EvaluationTimeoutError = createError('EVALUATION_TIMEOUT', 'the policy evaluation did not finish within %d ms', 503)
 // A row filter the SQL renderer cannot express (a field without a column in the
 // object's mapping, a value that is not a scalar): a policy defect, never an allow.
 export const SqlRenderError = createError('SQL_RENDER_FAILED', 'the row filter cannot be rendered as SQL: %s', 500)

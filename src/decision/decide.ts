@@ -23,7 +23,7 @@ export interface DecisionOutcome {
   evalNs?: number
 }
 
-export function decideOnce (policy: DecisionPolicy, authn: AuthnResult, parsed: ParsedRequest): DecisionOutcome {
+export async function decideOnce (policy: DecisionPolicy, authn: AuthnResult, parsed: ParsedRequest): Promise<DecisionOutcome> {
   // Strings the policy engine cannot read are the caller's mistake (400), not
   // an evaluation failure; checked before the credential, like the path.
   checkWellFormed(parsed.body, 'the decision request')
@@ -32,7 +32,7 @@ export function decideOnce (policy: DecisionPolicy, authn: AuthnResult, parsed: 
   if (claimsFlaw !== undefined) return refusal(policy, parsed, claimsFlaw)
   // After the credential, so the endpoint list is not told to anonymous callers.
   checkEndpointKnown(policy.endpoints, parsed.endpoint)
-  const { decision, input, evalNs, sqlMapping } = evaluateDecision(policy, authn.principal, parsed)
+  const { decision, input, evalNs, sqlMapping } = await evaluateDecision(policy, authn.principal, parsed)
   decision.rows = withSql(decision.rows, parsed.body.sql, sqlMapping)
   return { decision, request: parsed.body, input, evalNs }
 }

@@ -73,12 +73,12 @@ export function createDecisionService (deps: DecisionServiceDeps): DecisionServi
   async function decideParsed (request: FastifyRequest, parsed: ParsedRequest, options?: DecideOptions): Promise<Decision> {
     const policy = policyNow()
     const authn = options?.authn ?? await deps.authenticate(request)
-    const outcome = decideOnce(policy, authn, parsed)
+    const outcome = await decideOnce(policy, authn, parsed)
     deps.record(request, outcome)
     return outcome.decision
   }
 
-  function decideItem (request: FastifyRequest, policy: DecisionPolicy, authn: AuthnResult, item: unknown, index: number): BatchResult {
+  async function decideItem (request: FastifyRequest, policy: DecisionPolicy, authn: AuthnResult, item: unknown, index: number): Promise<BatchResult> {
     const id = idOf(item)
     try {
       if (!batchItemCheck.Check(item)) {
@@ -86,7 +86,7 @@ export function createDecisionService (deps: DecisionServiceDeps): DecisionServi
         throw new InvalidRequestError(`items/${index}${first?.path ?? ''}: ${first?.message ?? 'does not match the schema'}`)
       }
       const { id: _id, ...body } = item
-      const outcome = decideOnce(policy, authn, parseDecisionRequest(body, deps.paths))
+      const outcome = await decideOnce(policy, authn, parseDecisionRequest(body, deps.paths))
       deps.record(request, outcome)
       return id === undefined ? outcome.decision : { id, ...outcome.decision }
     } catch (thrown) {
@@ -106,7 +106,7 @@ export function createDecisionService (deps: DecisionServiceDeps): DecisionServi
       if (items.length > MAX_BATCH_ITEMS) throw new BatchTooLargeError(MAX_BATCH_ITEMS, items.length)
       const policy = policyNow()
       const authn = options?.authn ?? await deps.authenticate(request)
-      return items.map((item, index) => decideItem(request, policy, authn, item, index))
+      return await Promise.all(items.map(async (item, index) => await decideItem(request, policy, authn, item, index)))
     }
   }
 }

@@ -29,11 +29,12 @@ export interface Evaluation {
   sqlMapping: SqlMapping | null
 }
 
-export function evaluateDecision (policy: DecisionPolicy, principal: Principal, parsed: ParsedRequest): Evaluation {
+/** The request path: `policy.decide` (bounded by the evaluation deadline when the policy is isolated). */
+export async function evaluateDecision (policy: DecisionPolicy, principal: Principal, parsed: ParsedRequest): Promise<Evaluation> {
   const decisionId = randomUUID()
   const input = policyInput(principal, parsed)
   const started = process.hrtime.bigint()
-  const result = policy.evaluate(input)
+  const result = await policy.decide(input)
   const evalNs = Number(process.hrtime.bigint() - started)
   const decision: Decision = {
     decision_id: decisionId,

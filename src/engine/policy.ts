@@ -7,6 +7,7 @@ import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm'
 import { PolicyBundleError, PolicyEvaluationError } from '../errors.js'
 import type { PolicyBundle } from '../bundle/bundle.js'
 import { knownEndpoints } from './input.js'
+import { startIsolatedEvaluator, type IsolatedEvaluator } from './isolate.js'
 import { type PolicyInput, type PolicyResult, undefinedResultDeny, toPolicyResult } from './result.js'
 
 const textEncoder = new TextEncoder()
@@ -19,10 +20,27 @@ export interface DecisionPolicy extends PolicyIdentity {
   readonly dataJson: Buffer
   /** The endpoints ("module/resource") the policy data names; undefined when it has no `erp` data. */
   readonly endpoints?: ReadonlySet<string> | undefined
+  /** Synchronous, in this thread, no deadline: offline review and tools. */
   evaluate (input: PolicyInput): PolicyResult
+  /**
+   * The request path: with `isolate`, in a worker thread, answered
+   * EVALUATION_TIMEOUT (503) past the deadline; without, `evaluate` in this thread.
+   */
+  decide (input: PolicyInput): Promise<PolicyResult>
+  /** Stops the evaluation thread (also done when the policy is garbage-collected). */
+  close (): Promise<void>
 }
 
-export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: string): Promise<DecisionPolicy> {
+export interface LoadOptions {
+  /** Evaluate `decide` in a worker thread with this deadline in ms (src/engine/isolate.ts). */
+  isolate?: { deadlineMs?: number }
+}
+
+// A replaced policy's thread stops when nothing refers to the policy any more
+// (requests still running on it keep it alive until they are answered).
+const threads = new FinalizationRegistry<IsolatedEvaluator>((evaluator) => { evaluator.close().catch(() => {}) })
+
+export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: string, options: LoadOptions = {}): Promise<DecisionPolicy> {
   let wasm: LoadedPolicy
   try {
     wasm = await loadPolicy(bundle.wasm)
@@ -33,12 +51,25 @@ export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: stri
   if (!Object.hasOwn(wasm.entrypoints ?? {}, entrypoint)) {
     throw new PolicyBundleError(`policy.wasm has no entrypoint ${entrypoint} (it has: ${Object.keys(wasm.entrypoints ?? {}).join(', ') || 'none'})`)
   }
-  return {
+  const endpoints = endpointsOf(bundle)
+  const isolated = options.isolate === undefined
+    ? undefined
+    : await startIsolatedEvaluator(bundle.wasm, bundle.dataJson, entrypoint, options.isolate.deadlineMs)
+  const policy: DecisionPolicy = {
     revision: bundle.revision,
     digest: bundle.digest,
     entrypoint,
     dataJson: bundle.dataJson,
-    endpoints: endpointsOf(bundle),
+    endpoints,
+    async decide (input: PolicyInput): Promise<PolicyResult> {
+      if (isolated === undefined) return policy.evaluate(input)
+      const resultSet = await isolated.evaluate(textEncoder.encode(JSON.stringify(input)))
+      if (!Array.isArray(resultSet) || resultSet.length === 0) return undefinedResultDeny()
+      return toPolicyResult((resultSet[0] as { result?: unknown }).result)
+    },
+    async close (): Promise<void> {
+      await isolated?.close()
+    },
     evaluate (input: PolicyInput): PolicyResult {
       let resultSet: unknown
       try {
@@ -53,6 +84,8 @@ export async function loadDecisionPolicy (bundle: PolicyBundle, entrypoint: stri
       return toPolicyResult((resultSet[0] as { result?: unknown }).result)
     }
   }
+  if (isolated !== undefined) threads.register(policy, isolated)
+  return policy
 }
 
 // Read from the same data the WASM was given, so the list and the policy agree.

@@ -138,5 +138,7 @@ export default fp<EngineOptions>(async (fastify, opts) => {
     for (const close of closers) close()
     // A compile in flight finishes (it owns an OPA process and a temp dir).
     await store.idle()
+    // The evaluation thread of the served policy (src/engine/isolate.ts).
+    await store.current()?.close()
   })
 }, { name: 'engine' })

@@ -201,7 +201,9 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
       // OPA read them, this policy is still named by the files it started with,
       // the reading differs, and one more load follows.
       const after = next.sources !== undefined ? readDisk().catch(() => undefined) : undefined
-      const policy = await loadDecisionPolicy(next.bundle, source.entrypoint)
+      const policy = await loadDecisionPolicy(next.bundle, source.entrypoint, { isolate: {} })
+      // The replaced policy's evaluation thread stops once the decisions it was asked are answered.
+      if (active !== undefined && active !== policy) active.close().catch(() => {})
       active = policy
       activeVerified = next.bundle.verified
       activeEtag = next.etag

@@ -133,7 +133,7 @@ for (const account of ACCOUNTS) {
       const path = `/cmictest/${decl.module}-rest-api/rest/1/${table.object}`
       const want = rows[table.object].filter(expected[account]?.[table.object] ?? (() => true)).map((r) => r.id)
       for (const dialect of ['sqlite', 'postgresql'] as const) {
-        const { decision } = decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: dialect }))
+        const { decision } = await decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: dialect }))
         const sql = decision.rows.sql
         if (sql === undefined) {
           t.fail(`${table.object} ${dialect}: no SQL`)
@@ -150,7 +150,7 @@ for (const account of ACCOUNTS) {
         t.same(got, want, `${table.object} ${dialect}: ${want.length} rows`)
       }
       const columns = decl.sql.columns
-      const { decision } = decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path } }))
+      const { decision } = await decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path } }))
       for (const [name, db] of [['SQLite', kyselySqlite], ['PostgreSQL', kyselyPg]] as const) {
         const found = await applyRows(db.selectFrom(table.table).select('id').orderBy('id'), decision.rows, { columns }).execute()
         t.same(found.map((r) => Number(r.id)), want, `${table.object} Kysely on ${name}`)
@@ -163,15 +163,15 @@ t.test('a hostile code in a single-record request decides like any other code', 
   const principal = basicPrincipal('ACME||INJ_JOBS')
   const path = '/cmictest/jc-rest-api/rest/1/jcjob'
   // The record is named by `resource`; the path's id segment holds safe characters only.
-  const allows = (company: string, job: string): boolean =>
-    decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/record-1` }, resource: { company, job } })).decision.allow
+  const allows = async (company: string, job: string): Promise<boolean> =>
+    (await decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/record-1` }, resource: { company, job } }))).decision.allow
   t.throws(() => parseDecisionRequest({ request: { method: 'GET', path: `${path}/${encodeURIComponent("23-410'--")}` } }), { code: 'PATH_NOT_CANONICAL' },
     'a hostile code in the path itself is refused before any decision')
-  t.equal(allows(C_QUOTE, G_JOBS[0] as string), true, 'a job of its group in a quoted company')
-  t.equal(allows(C_QUOTE, H_JOBS[0] as string), false, 'a job of another company\'s group')
-  t.equal(allows(C_OR, H_JOBS[0] as string), true, "company ' OR '1'='1 is a name, not a condition")
-  t.equal(allows("' OR '1'='1' --", H_JOBS[0] as string), false, 'a look-alike company is another company')
-  t.equal(allows(C_UNICODE, 'ok-job'), false, 'no access to the unicode company')
+  t.equal(await allows(C_QUOTE, G_JOBS[0] as string), true, 'a job of its group in a quoted company')
+  t.equal(await allows(C_QUOTE, H_JOBS[0] as string), false, 'a job of another company\'s group')
+  t.equal(await allows(C_OR, H_JOBS[0] as string), true, "company ' OR '1'='1 is a name, not a condition")
+  t.equal(await allows("' OR '1'='1' --", H_JOBS[0] as string), false, 'a look-alike company is another company')
+  t.equal(await allows(C_UNICODE, 'ok-job'), false, 'no access to the unicode company')
 })
 
 t.test('the tables are intact afterwards', async (t) => {

@@ -119,17 +119,19 @@ t.test('the engine refuses what it cannot read before evaluating', async (t) => 
     entrypoint: 'verdict/decision',
     dataJson: Buffer.from('{}'),
     endpoints: new Set(['jc/jcjob']),
-    evaluate: () => { throw new Error('evaluated') }
+    evaluate: () => { throw new Error('evaluated') },
+    decide: () => { throw new Error('evaluated') },
+    close: async () => {}
   }
   const parsed = (body: ParsedRequest['body'], resource = 'jcjob'): ParsedRequest => ({ body, action: 'retrieve', endpoint: { env: 'cmictest', module: 'jc', version: '1', resource } })
   const request = { method: 'GET', path: '/cmictest/jc-rest-api/rest/1/jcjob' }
   const principal = { method: 'jwt', idp: 'local', subject: 'app', erp_user: 'ACME||JSMITH\ud800', roles: [], scopes: [] } as const
-  const outcome = decide(policy, { ok: true, principal: { ...principal, roles: [] as string[], scopes: [] as string[] } }, parsed({ request }))
+  const outcome = await decide(policy, { ok: true, principal: { ...principal, roles: [] as string[], scopes: [] as string[] } }, parsed({ request }))
   t.match(outcome.decision, { allow: false, status: 401, principal: null, reasons: [{ layer: 'authentication', code: 'token_invalid' }] }, 'a claim the engine cannot read: a 401 decision')
   t.equal(outcome.input, undefined, 'no policy input was built')
   const basic = { method: 'basic' as const, idp: 'basic', subject: 'x\udc00', roles: ['\udc00'], scopes: [] as string[] }
-  t.match(decide(policy, { ok: true, principal: basic }, parsed({ request })).decision.reasons, [{ code: 'basic_malformed' }])
-  t.throws(() => decide(policy, { ok: false, code: 'credential_missing', message: 'm' }, parsed({ request: { ...request, query: { q: '\ud800' } } })), { code: 'STRING_NOT_WELL_FORMED' }, 'a body string: 400 even before the credential')
+  t.match((await decide(policy, { ok: true, principal: basic }, parsed({ request }))).decision.reasons, [{ code: 'basic_malformed' }])
+  await t.rejects(decide(policy, { ok: false, code: 'credential_missing', message: 'm' }, parsed({ request: { ...request, query: { q: '\ud800' } } })), { code: 'STRING_NOT_WELL_FORMED' }, 'a body string: 400 even before the credential')
   const wellFormed = { ...basic, subject: 'ACME||SVC_PAYROLL', roles: [] }
-  t.throws(() => decide(policy, { ok: true, principal: wellFormed }, parsed({ request }, 'apvoucher')), { code: 'PATH_UNKNOWN' }, 'an endpoint the data does not name')
+  await t.rejects(decide(policy, { ok: true, principal: wellFormed }, parsed({ request }, 'apvoucher')), { code: 'PATH_UNKNOWN' }, 'an endpoint the data does not name')
 })

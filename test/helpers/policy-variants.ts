@@ -77,13 +77,13 @@ export async function checkAgreement (policy: DecisionPolicy, erp: ErpPolicyData
       const oracle: number[] = []
       for (const row of list) {
         const resource = rowResource(row, table.fields)
-        const { decision } = decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/${row.id}` }, resource }))
+        const { decision } = await decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path: `${path}/${row.id}` }, resource }))
         if (decision.allow) allowed.push(row.id)
         if (mayRetrieve(erp, account, table.object, resource)) oracle.push(row.id)
       }
       const sql = {
-        sqlite: decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: 'sqlite' })).decision.rows.sql,
-        postgresql: decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: 'postgresql' })).decision.rows.sql
+        sqlite: (await decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: 'sqlite' }))).decision.rows.sql,
+        postgresql: (await decideOnce(policy, { ok: true, principal }, parseDecisionRequest({ request: { method: 'GET', path }, sql: 'postgresql' }))).decision.rows.sql
       }
       if (sql.sqlite === undefined || sql.postgresql === undefined) {
         report.problems.push(`${account} ${table.object}: the decision carries no SQL`)

@@ -1,0 +1,72 @@
+// The evaluation deadline: a decision that runs longer than the deadline is
+// refused with EVALUATION_TIMEOUT (503) — never an allow, even when the policy
+// would have allowed — and the thread that ran it is replaced, so later
+// decisions (including those queued behind the slow one) are answered.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { readBundle, type PolicyBundle } from '../../src/bundle/bundle.js'
+import { runOpa } from '../../src/toolchain/opa-cli.js'
+import { loadDecisionPolicy } from '../../src/engine/policy.js'
+import { startIsolatedEvaluator } from '../../src/engine/isolate.js'
+import type { PolicyInput } from '../../src/engine/result.js'
+
+// Allows every input; `n` makes it slow (a comprehension over n numbers, about 1 µs each).
+const POLICY = `package slow
+
+import rego.v1
+
+decision := {"allow": true, "status": 200, "reasons": [], "rows": {"kind": "all"}, "work": count(squares)}
+
+squares := [x | some i in numbers.range(1, input.n); x := i * i]
+`
+
+const build = async (): Promise<PolicyBundle> => {
+  const dir = await mkdtemp(join(tmpdir(), 'verdict-isolate-'))
+  try {
+    await mkdir(join(dir, 'src'))
+    await writeFile(join(dir, 'src', 'slow.rego'), POLICY)
+    await runOpa(['build', '-t', 'wasm', '-e', 'slow/decision', '-o', join(dir, 'b.tar.gz'), join(dir, 'src')])
+    return await readBundle(await readFile(join(dir, 'b.tar.gz')))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const SLOW = 20_000_000 // many seconds of WASM: only the deadline ends it
+const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
+
+t.test('isolated evaluator', async (t) => {
+  const bundle = await build()
+  const ev = await startIsolatedEvaluator(bundle.wasm, bundle.dataJson, 'slow/decision', 100)
+  t.teardown(() => ev.close())
+  t.match(await ev.evaluate(json({ n: 3 })), [{ result: { allow: true, work: 3 } }], 'a quick decision is answered')
+  t.equal(ev.generation, 1)
+
+  const started = Date.now()
+  const slow = ev.evaluate(json({ n: SLOW }))
+  const queued = ev.evaluate(json({ n: 5 })) // waits behind the slow one
+  await t.rejects(slow, { code: 'EVALUATION_TIMEOUT', statusCode: 503 }, 'the slow decision is refused at the deadline')
+  const waited = Date.now() - started
+  t.ok(waited >= 100 && waited < 2000, `refused after ${waited} ms (deadline 100 ms), not after the evaluation`)
+  t.match(await queued, [{ result: { work: 5 } }], 'the decision queued behind it is answered by the replacement')
+  t.equal(ev.generation, 2, 'the thread was replaced')
+  t.match(await ev.evaluate(json({ n: 7 })), [{ result: { work: 7 } }], 'and keeps answering')
+})
+
+t.test('the policy on the request path: past the deadline is a 503 error, never an allow', async (t) => {
+  const bundle = await build()
+  const policy = await loadDecisionPolicy(bundle, 'slow/decision', { isolate: { deadlineMs: 50 } })
+  t.teardown(() => policy.close())
+  t.match(await policy.decide({ n: 2 } as unknown as PolicyInput), { allow: true }, 'this policy allows')
+  await t.rejects(policy.decide({ n: SLOW } as unknown as PolicyInput), { code: 'EVALUATION_TIMEOUT', statusCode: 503 }, 'slow: refused, not allowed')
+  t.match(await policy.decide({ n: 4 } as unknown as PolicyInput), { allow: true }, 'answered again after the replacement')
+  // Without isolation (offline review, tools) `decide` is the in-thread evaluation.
+  const local = await loadDecisionPolicy(bundle, 'slow/decision')
+  t.match(await local.decide({ n: 2 } as unknown as PolicyInput), { allow: true })
+})
+
+t.test('a bundle whose WASM does not load fails the load, not the first decision', async (t) => {
+  await t.rejects(startIsolatedEvaluator(Buffer.from('not wasm'), Buffer.from('{}'), 'slow/decision'), { code: 'POLICY_BUNDLE_INVALID' })
+})
