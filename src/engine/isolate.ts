@@ -6,8 +6,10 @@
 // loaded with the same bundle. Decisions go to the thread one at a time, so the
 // deadline measures that decision alone, not the queue in front of it; the ones
 // queued behind a timed-out decision go to the replacement.
+import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { EvaluationTimeoutError, PolicyBundleError, PolicyEvaluationError } from '../errors.js'
+import { evaluatorThread, type EvaluatorBoot } from './evaluator-worker.js'
 
 export const DEFAULT_EVALUATION_DEADLINE_MS = 100
 
@@ -22,8 +24,10 @@ export interface IsolatedEvaluator {
 interface Job { input: Uint8Array, resolve: (v: unknown) => void, reject: (e: unknown) => void }
 interface Reply { id?: number, ready?: boolean, resultSet?: unknown, error?: string }
 
-// Under the TypeScript loader (tests) the worker is the .ts file beside this one.
-const workerFile = new URL(import.meta.url.endsWith('.ts') ? './evaluator-worker.ts' : './evaluator-worker.js', import.meta.url)
+// The thread's script: evaluatorThread's own text, run without the process's
+// loaders (see evaluator-worker.ts); opa-wasm's CommonJS entry by absolute path.
+const THREAD_SCRIPT = `(${evaluatorThread.toString()})()`
+const OPA_WASM = createRequire(import.meta.url).resolve('@open-policy-agent/opa-wasm')
 
 export async function startIsolatedEvaluator (wasm: Uint8Array, data: Uint8Array, entrypoint: string, deadlineMs = DEFAULT_EVALUATION_DEADLINE_MS): Promise<IsolatedEvaluator> {
   const queue: Job[] = []
@@ -36,7 +40,8 @@ export async function startIsolatedEvaluator (wasm: Uint8Array, data: Uint8Array
 
   function spawn (): Promise<Worker> {
     generation++
-    const w = new Worker(workerFile, { workerData: { wasm, data, entrypoint } })
+    const boot: EvaluatorBoot = { wasm, data, entrypoint, opaWasm: OPA_WASM }
+    const w = new Worker(THREAD_SCRIPT, { eval: true, execArgv: [], workerData: boot })
     w.unref()
     return new Promise<Worker>((resolve, reject) => {
       const onBoot = (m: Reply): void => {

@@ -73,6 +73,8 @@ t.test('a bearer token read from a file, rotated without a restart', async (t) =
 
   accepted = 'token-two'
   await waitFor('a refused poll', () => server.refused > 0)
+  // The server counts the refusal before the store has heard it: wait for the store.
+  await waitFor('degraded', async () => (await health(app)).status === 'degraded')
   t.match(await health(app), { status: 'degraded', policy: { error: /HTTP 401/ } }, 'an outdated token: degraded, r1 kept')
   await writeFile(tokenFile, 'token-two')
   await waitFor('ready again', async () => (await health(app)).status === 'ready')
