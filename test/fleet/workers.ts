@@ -31,7 +31,7 @@ export interface Health {
     digest?: string
     agree: boolean
     switching: boolean
-    lastSwitch?: { switch: number, revision: string, digest: string, outcome: string, workers: number, prepareMs?: number, skewMs?: number, error?: string }
+    lastSwitch?: { switch: number, revision: string, digest: string, outcome: string, startedAt: string, workers: number, prepareMs?: number, skewMs?: number, error?: string }
   }
   reason?: string
 }
