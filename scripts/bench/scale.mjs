@@ -11,12 +11,15 @@
 //     (the policy reloaded under load while the biggest account asks).
 // A decision past the evaluation deadline is answered 503 EVALUATION_TIMEOUT:
 // counted and shown as such, never as a latency of a decision that was made.
+import { existsSync } from 'node:fs'
 import { readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Pool } from 'undici'
-import { checkVerdict, ENTRYPOINT, reportMismatches } from './checks.mjs'
+import { checkVerdict, ENTRYPOINT, reportMismatches, retried } from './checks.mjs'
 import { fmtBytes, fmtMs, fmtRate, fmtSeconds, table } from './format.mjs'
-import { httpLoad, percentile } from './measure.mjs'
+import { httpLoad, percentile, unexpectedRefusals } from './measure.mjs'
+import { refusalsText } from './table1.mjs'
 import { rssBytes, startVerdict, stopChild } from './processes.mjs'
 import { accountName, GROUP_SIZE, jobCode, writeScaleData } from './scale-data.mjs'
 import { policyInputOf } from './inputs.mjs'
@@ -92,7 +95,8 @@ async function bigAccount (pool, authorization, { count, budgetMs }) {
   }
   const ok = Float64Array.from(answers.filter((a) => a.status === 200).map((a) => a.ms)).sort()
   const all = Float64Array.from(answers.map((a) => a.ms)).sort()
-  return { count: answers.length, p50Ms: percentile(ok, 50), allP50Ms: percentile(all, 50), answers: tally(answers), timeouts: answers.filter((a) => codeOf(a) === 'EVALUATION_TIMEOUT').length }
+  const refusedToo = ok.length < all.length ? ` (p50 of all answers ${fmtMs(percentile(all, 50))} ms)` : ''
+  return { count: answers.length, p50Ms: percentile(ok, 50), allP50Ms: percentile(all, 50), answers: tally(answers) + refusedToo, timeouts: answers.filter((a) => codeOf(a) === 'EVALUATION_TIMEOUT').length }
 }
 
 /**
@@ -160,6 +164,7 @@ export async function runScale (ctx) {
   let big
   let reload
   let errors = 0
+  const refused = []
   for (const [index, scale] of scales.entries()) {
     const largest = index === scales.length - 1
     const dir = join(tmp, `policies-${scale.jobs}`)
@@ -206,7 +211,8 @@ export async function runScale (ctx) {
       }
       const allowed = cases.filter((c) => c.engine.allow).length
       const load = await httpLoad(pool, request, cases.length, { concurrency: opts.connections, warmupMs: opts.warmupMs, durationMs: opts.durationMs })
-      errors += load.errors
+      errors += unexpectedRefusals(load.refusals)
+      if (load.errors > 0) refused.push(`${fmtRate(scale.jobs)} jobs: ${refusalsText([load.refusals])}`)
       const rss = rssBytes(verdict.child.pid)
       process.stdout.write(`${fmtRate(load.perSecond)}/s; row filter … `)
 
@@ -244,20 +250,43 @@ export async function runScale (ctx) {
     }
   }
 
+  // The engine's own cost of the account's job scope (no HTTP, no deadline), by
+  // the rego helper's scripts/bench/job-scope.mjs when it is there.
+  let engineScope
+  const jobScopeFile = join(root, 'scripts', 'bench', 'job-scope.mjs')
+  if (big && existsSync(jobScopeFile)) {
+    const { measureJobScope } = await import(pathToFileURL(jobScopeFile).href)
+    if (typeof measureJobScope === 'function') {
+      process.stdout.write('  job scope in the engine (scripts/bench/job-scope.mjs) … ')
+      engineScope = await measureJobScope({ sizes: big.map((b) => b.jobs), rounds: opts.quick ? 1 : 5, dist: join(root, 'dist') })
+      console.log('done')
+    }
+  }
+
   const parts = [
     table(['data', 'YAML', 'compile (from YAML)', 'load', 'start to ready', 'RSS per worker', 'p50 ms', 'p99 ms', 'decisions/s', 'row filter of the account in the most groups'], rows),
     '',
     `Single decisions of ${CALLING_ACCOUNTS} ordinary accounts (3 groups each; ~70 % allowed: collection reads, record reads in and out of their groups, a refused write), ` +
       `Verdict 1 worker, ${opts.connections} connections, ${opts.durationMs / 1000} s after ${opts.warmupMs / 1000} s of warm-up, answers checked against the engine first. ` +
-      'Compile and load are timed in the bench process with the code the server runs (`compilePolicies`; `loadDecisionPolicy` with the evaluation thread); start to ready is the server process from spawn to its first 200 on /ready; RSS after the timed run.'
+      'Compile and load are timed in the bench process with the code the server runs (`compilePolicies`; `loadDecisionPolicy` with the evaluation thread); start to ready is the server process from spawn to its first 200 on /ready; RSS after the timed run. ' +
+      `Non-2xx answers during the timed runs: ${refused.length === 0 ? 'none' : refused.join('; ')}` +
+      (retried.count > 0 ? `; decisions answered 503 EVALUATION_TIMEOUT during the checks and asked again (whole run): ${retried.count}.` : '.')
   ]
   if (big) {
+    const header = ['account whose groups hold', 'decision p50 ms (answered 200)', 'answers']
+    if (engineScope) header.push('engine: record ms', 'engine: collection ms', 'record answer', 'collection answer')
     const bigRows = BIG_ACCOUNT_JOBS.map((jobs) => {
       const b = big.find((x) => x.jobs === jobs)
-      return b ? [`${fmtRate(jobs)} jobs`, fmtMs(b.p50Ms), b.answers] : [`${fmtRate(jobs)} jobs`, '—', `not measured: the data has ${fmtRate(scales.at(-1).jobs)} jobs`]
+      const row = b ? [`${fmtRate(jobs)} jobs`, fmtMs(b.p50Ms), b.answers] : [`${fmtRate(jobs)} jobs`, '—', `not measured: the data has ${fmtRate(scales.at(-1).jobs)} jobs`]
+      const e = engineScope?.find((x) => x.heldJobs === jobs)
+      if (engineScope) row.push(...(e ? [fmtMs(e.recordMs), fmtMs(e.collectionMs), fmtBytes(e.recordBytes), fmtBytes(e.collectionBytes)] : ['—', '—', '—', '—']))
+      return row
     })
-    parts.push('', table(['account whose groups hold', 'decision p50 ms (answered 200)', 'answers'], bigRows), '',
-      `At ${fmtRate(scales.at(-1).jobs)} jobs: sequential single-record reads (\`POST /v1/decide\`) of one job the account holds. A decision past the evaluation deadline is answered 503 EVALUATION_TIMEOUT (no decision; the evaluator is replaced): counted in "answers", not in the p50.`)
+    parts.push('', table(header, bigRows), '',
+      `At ${fmtRate(scales.at(-1).jobs)} jobs: sequential single-record reads (\`POST /v1/decide\`) of one job the account holds. A decision past the evaluation deadline is answered 503 EVALUATION_TIMEOUT (no decision; the evaluator is replaced): counted in "answers", not in the p50.` +
+      (engineScope
+        ? ' The engine columns come from `measureJobScope` of `scripts/bench/job-scope.mjs` (the WASM evaluation in the bench process: no HTTP, no deadline; its own generated data, see that file) with the size of each decision\'s JSON.'
+        : ' (`scripts/bench/job-scope.mjs` was not there: no engine-only figures.)'))
   }
   if (reload) {
     parts.push('', table(['reload under load', 'longest gap between answers ms', 'failed requests', 'answers', 'reload took', `account with ${fmtRate(reload.bigJobs)} jobs asking meanwhile`], [[
@@ -265,5 +294,5 @@ export async function runScale (ctx) {
       reload.reloaded ? fmtSeconds(reload.reloadMs) : 'not within 300 s', reload.big || 'no answer'
     ]]), '', 'One job of the security data renamed (atomic rename of data.yaml; the watcher reloads); from the edit until ordinary answers name the new policy digest, plus 1 s. The gap is the longest time without any answer to the ordinary callers; failed = any answer other than 200 or a connection error.')
   }
-  return { markdown: parts.join('\n'), errors, scales: raw, bigAccount: big, reload }
+  return { markdown: parts.join('\n'), errors, scales: raw, bigAccount: big, engineJobScope: engineScope, reload }
 }

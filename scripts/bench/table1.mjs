@@ -9,11 +9,11 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { loadPolicy } from '@open-policy-agent/opa-wasm'
 import { Pool } from 'undici'
-import { checkBatch, checkConstant, checkOpa, checkVerdict, ENTRYPOINT, reportMismatches } from './checks.mjs'
+import { checkBatch, checkConstant, checkOpa, checkVerdict, ENTRYPOINT, reportMismatches, retried } from './checks.mjs'
 import { fmtMs, fmtRate, fmtRatio, median, table } from './format.mjs'
 import { startIdp } from './idp.mjs'
 import { callers as makeCallers, policyInputOf, readErpData, requests as makeRequests, selectCases } from './inputs.mjs'
-import { httpLoad } from './measure.mjs'
+import { httpLoad, unexpectedRefusals } from './measure.mjs'
 import { startFloor, startOpa, startVerdict } from './processes.mjs'
 
 export const BATCH_SIZE = 20
@@ -161,7 +161,8 @@ export async function runTable1 (ctx) {
   const med = (key, field) => median(runs.get(key).map((r) => r[field]))
   const floorRate = med('floor', 'decisionsPerSecond')
   const rows = targets.map((t) => [t.label, fmtRate(med(t.key, 'decisionsPerSecond')), fmtMs(med(t.key, 'p50Ms')), fmtMs(med(t.key, 'p99Ms')), fmtRatio(med(t.key, 'decisionsPerSecond'), floorRate)])
-  const errors = [...runs.values()].flat().reduce((sum, r) => sum + r.errors, 0)
+  const errors = [...runs.values()].flat().reduce((sum, r) => sum + unexpectedRefusals(r.refusals), 0)
+  const refused = targets.map((t) => [t.label, refusalsText(runs.get(t.key).map((r) => r.refusals))]).filter(([, text]) => text !== '')
   const ratioRate = fmtRatio(med('verdictN', 'decisionsPerSecond'), med('opa', 'decisionsPerSecond'))
   const ratioP99 = fmtRatio(med('verdictN', 'p99Ms'), med('opa', 'p99Ms'))
   const markdown = [
@@ -171,10 +172,18 @@ export async function runTable1 (ctx) {
     '',
     `Medians of ${opts.rounds} interleaved rounds; each timed run ${opts.durationMs / 1000} s after ${opts.warmupMs / 1000} s of warm-up, ` +
       `${opts.connections} connections, closed loop (undici Pool, scripts/bench/measure.mjs httpLoad); ${describe(basic)}; ` +
-      `${errors} non-2xx answers during the timed runs. Before every timed run every answer of that target was checked ` +
-      '(Verdict against the engine, OPA against the WASM result, the floor against its constant).'
+      `non-2xx answers during the timed runs: ${refused.length === 0 ? 'none' : refused.map(([label, text]) => `${label}: ${text}`).join('; ')}. ` +
+      'Before every timed run every answer of that target was checked (Verdict against the engine, OPA against the WASM result, the floor against its constant)' +
+      (retried.count > 0 ? `; ${retried.count} decisions answered 503 EVALUATION_TIMEOUT during the checks were asked again.` : '.')
   ].join('\n')
   return { markdown, errors, runs: Object.fromEntries(runs), workers, ratio: { decisionsPerSecond: ratioRate, p99: ratioP99 } }
+}
+
+/** "503 EVALUATION_TIMEOUT ×3" over the rounds of one target; '' when there were none. */
+export function refusalsText (list) {
+  const sum = {}
+  for (const refusals of list) for (const [key, n] of Object.entries(refusals ?? {})) sum[key] = (sum[key] ?? 0) + n
+  return Object.entries(sum).map(([key, n]) => `${key} ×${n}`).join(', ')
 }
 
 function fail (mismatches) {
