@@ -20,15 +20,51 @@ export const BATCH_SIZE = 20
 // ~70 % allowed; reads both as collections (row filter) and as single records.
 const MIX = { 'allow collection': 0.3, 'allow record': 0.4, 'deny collection': 0.1, 'deny record': 0.15, 'deny write-no-record': 0.05 }
 
+/**
+ * The shares of MIX that the candidates can fill: a class with fewer candidates
+ * than its share is taken whole and the rest of its side's share (allowed or
+ * denied) goes to the other classes of that side, so the allowed share holds.
+ */
+export function feasibleMix (available, count, mix) {
+  const out = {}
+  for (const side of ['allow', 'deny']) {
+    let open = Object.keys(mix).filter((k) => k.startsWith(`${side} `))
+    let share = open.reduce((sum, k) => sum + mix[k], 0)
+    for (let capped = true; capped && open.length > 0;) {
+      capped = false
+      const weight = open.reduce((sum, k) => sum + mix[k], 0)
+      for (const k of open) {
+        const have = (available[k] ?? 0) / count
+        if ((share * mix[k]) / weight > have) {
+          out[k] = have
+          share -= have
+          open = open.filter((o) => o !== k)
+          capped = true
+          break
+        }
+      }
+    }
+    const weight = open.reduce((sum, k) => sum + mix[k], 0)
+    for (const k of open) out[k] = (share * mix[k]) / weight
+  }
+  return out
+}
+
 /** Picks `count` cases of callers of one kind (basic or jwt), each with its engine result. */
 function pickCases (policy, candidates, kind, count, seed) {
   const ofKind = candidates.filter((c) => c.caller.kind === kind)
-  const cases = selectCases(ofKind, count, seed, (c) => {
+  const outcomeOf = (c) => {
     const r = policy.evaluate(c.input)
     const deciding = r.reasons[r.reasons.length - 1]
     const shape = c.input.resource !== undefined ? 'record' : c.input.action === 'retrieve' ? 'collection' : 'write-no-record'
     return { allow: r.allow, key: `${r.allow ? 'allow' : 'deny'} ${deciding.layer}/${deciding.code}`, cls: `${r.allow ? 'allow' : 'deny'} ${shape}` }
-  }, MIX)
+  }
+  const available = {}
+  for (const c of ofKind) {
+    const { cls } = outcomeOf(c)
+    available[cls] = (available[cls] ?? 0) + 1
+  }
+  const cases = selectCases(ofKind, count, seed, outcomeOf, feasibleMix(available, count, MIX))
   for (const c of cases) c.engine = policy.evaluate(c.input)
   return cases
 }
