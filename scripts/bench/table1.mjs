@@ -160,7 +160,7 @@ export async function runTable1 (ctx) {
   const size = median(first.sizes)
   const floorBody = JSON.stringify({ allow: true, pad: 'x'.repeat(Math.max(0, size - 25)) })
   const floor = await startFloor(root, floorBody)
-  const floorRequest = (i) => ({ path: '/v1/decide', method: 'POST', headers: { 'content-type': 'application/json' }, body: opaBodies[i % opaBodies.length] })
+  const floorRequest = basicRequest // the very requests Verdict gets; the floor ignores the credential
   const floorPool = pool(floor.origin)
   const floorCheck = () => checkConstant({ pool: floorPool, request: floorRequest, count: basic.length, body: floorBody })
 
