@@ -107,7 +107,7 @@ t.test('while a policy with ~25 MB of data loads, the old one keeps answering wi
   t.comment(`load took ${Math.round(loaded - started)} ms; ${during.length} answers meanwhile; longest gap between answers ${maxGap.toFixed(1)} ms (${Math.round(gapAt)} ms in), this thread's longest stall ${(delay.max / 1e6).toFixed(1)} ms; RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> ${(rssAfter / 2 ** 20).toFixed(0)} MB`)
   t.comment(`${decisions} decisions, ${timeouts} refused EVALUATION_TIMEOUT`)
   t.same(failures.slice(0, 5), [], 'every request answered, every decision the policy\'s allow (or refused at the deadline)')
-  t.ok(timeouts <= decisions * 0.02, `at most 2 % refused at the deadline (${timeouts} of ${decisions})`)
+  t.ok(timeouts <= decisions * 0.05, `at most 5 % refused at the deadline (${timeouts} of ${decisions})`)
   t.ok(during.length > 10, 'answers kept coming while the policy loaded')
   t.ok(maxGap < MAX_GAP_MS, `longest gap ${maxGap.toFixed(1)} ms < ${MAX_GAP_MS} ms`)
   const revisions = answers.filter((a) => a.revision !== undefined)
