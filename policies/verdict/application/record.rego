@@ -88,6 +88,14 @@ _text(value) := value if {
 	is_string(value)
 } else := json.marshal(value)
 
+# The groups named when at most _named_groups, else their number: a message
+# that grows with the account's groups would cost a sort in WASM (quadratic)
+# and bytes in every denied answer.
 _held_text(company) := concat(", ", sort(groups[company])) if {
 	count(groups[company]) > 0
+	count(groups[company]) <= _named_groups
+} else := sprintf("%d groups", [count(groups[company])]) if {
+	count(groups[company]) > _named_groups
 } else := "it holds none in this company"
+
+_named_groups := 10
