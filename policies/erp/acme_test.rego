@@ -161,10 +161,10 @@ test_security_admin_manages_membership if {
 	d := verdict.decision with input as i
 	d.allow == true
 	d.principal.kind == "user"
-	d.rows.filter == {"type": "compound", "operator": "or", "value": [
-		{"type": "field", "field": "JsgCompCode", "operator": "eq", "value": "01"},
-		{"type": "field", "field": "JsgCompCode", "operator": "eq", "value": "02"},
-	]}
+
+	# A record's answer carries that record's company condition, not the
+	# account's whole row filter (both companies).
+	d.rows.filter == {"type": "field", "field": "JsgCompCode", "operator": "eq", "value": "02"}
 }
 
 test_collection_with_no_rows_is_denied if {

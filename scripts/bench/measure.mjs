@@ -1,6 +1,7 @@
 // Timing helpers: percentiles, a time-bounded in-process loop, a time-bounded
 // closed-loop HTTP load (N workers, each one request at a time, over an undici
-// Pool of keep-alive connections), and the CPU time of a child process.
+// Pool of keep-alive connections) that counts refusals by status and error
+// code, and the CPU time of a child process.
 import { readFileSync } from 'node:fs'
 
 /** Nearest-rank percentile of an ascending array. */
@@ -48,6 +49,7 @@ export function timeLoop (fn, n, { warmupMs, durationMs }) {
 export async function httpLoad (pool, request, n, { concurrency, warmupMs, durationMs, pid }) {
   let next = 0
   let errors = 0
+  let refusals = {}
   let latencies = null
   let stopAt = performance.now() + warmupMs
   async function worker () {
@@ -55,9 +57,13 @@ export async function httpLoad (pool, request, n, { concurrency, warmupMs, durat
       const i = next++ % n
       const t0 = process.hrtime.bigint()
       const res = await pool.request(request(i))
-      await res.body.text()
+      const text = await res.body.text()
       const t1 = process.hrtime.bigint()
-      if (res.statusCode < 200 || res.statusCode > 299) errors++
+      if (res.statusCode < 200 || res.statusCode > 299) {
+        errors++
+        const key = refusalOf(res.statusCode, text)
+        refusals[key] = (refusals[key] ?? 0) + 1
+      }
       if (latencies) latencies.push(Number(t1 - t0))
     }
   }
@@ -65,6 +71,7 @@ export async function httpLoad (pool, request, n, { concurrency, warmupMs, durat
   await run()
   latencies = []
   errors = 0
+  refusals = {}
   const cpu0 = pid ? processCpuMs(pid) : NaN
   const client0 = process.cpuUsage()
   const start = process.hrtime.bigint()
@@ -75,6 +82,7 @@ export async function httpLoad (pool, request, n, { concurrency, warmupMs, durat
   const client = process.cpuUsage(client0)
   return summarize(latencies, elapsed, {
     errors,
+    refusals,
     concurrency,
     // Server CPU time (user + system, all threads) per answered request, and
     // the average number of cores the server kept busy.
@@ -84,6 +92,19 @@ export async function httpLoad (pool, request, n, { concurrency, warmupMs, durat
     clientCores: ((client.user + client.system) / 1000) / (elapsed / 1e6)
   })
 }
+
+/** "503 EVALUATION_TIMEOUT": the status and the error code of a refusal ({ code, message } body). */
+export function refusalOf (status, text) {
+  try {
+    const code = JSON.parse(text)?.code
+    return typeof code === 'string' ? `${status} ${code}` : String(status)
+  } catch {
+    return String(status)
+  }
+}
+
+/** Refusals other than EVALUATION_TIMEOUT (a deadline the machine's load can cause, reported as such). */
+export const unexpectedRefusals = (refusals) => Object.entries(refusals ?? {}).filter(([key]) => key !== '503 EVALUATION_TIMEOUT').reduce((sum, [, n]) => sum + n, 0)
 
 let clockTicks
 /** utime + stime of a process in ms, from /proc (Linux); NaN elsewhere. */

@@ -7,6 +7,8 @@
 //             groups of company 01 (spread evenly), basic and local callers
 //   wide      one more account, ACME||WIDE, in the first `wideGroups` groups
 //             (an account whose groups hold many jobs)
+//   wideJobs  more such accounts, one per entry, ACME||WIDE_<n> in the first
+//             n / GROUP_SIZE groups (left out when there are not that many jobs)
 import { cp, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
@@ -17,9 +19,10 @@ export const jobCode = (i) => `J${String(i).padStart(6, '0')}`
 export const groupCode = (g) => `G${String(g).padStart(5, '0')}`
 export const accountName = (a) => `ACME||U${String(a).padStart(6, '0')}`
 export const WIDE_ACCOUNT = 'ACME||WIDE'
+export const wideAccountName = (jobs) => `ACME||WIDE_${jobs}`
 
 /** Writes a policy directory with generated data into `dir`; returns what it holds. */
-export async function writeScaleData (root, dir, { jobs, accounts, groupsPerAccount = 3, wideGroups = 10 }) {
+export async function writeScaleData (root, dir, { jobs, accounts, groupsPerAccount = 3, wideGroups = 10, wideJobs = [] }) {
   await cp(join(root, 'policies/verdict'), join(dir, 'verdict'), { recursive: true, filter: (src) => !src.endsWith('_test.rego') })
   for (const part of ['api', 'objects']) {
     await mkdir(join(dir, 'erp', part), { recursive: true })
@@ -37,12 +40,16 @@ export async function writeScaleData (root, dir, { jobs, accounts, groupsPerAcco
   const users = {}
   const access = {}
   const assignments = {}
-  const names = [...Array.from({ length: accounts }, (_, a) => accountName(a)), WIDE_ACCOUNT]
+  const wide = new Map([[WIDE_ACCOUNT, Math.min(wideGroups, groupCount)]])
+  for (const n of wideJobs) {
+    if (n <= jobs) wide.set(wideAccountName(n), Math.ceil(n / GROUP_SIZE))
+  }
+  const names = [...Array.from({ length: accounts }, (_, a) => accountName(a)), ...wide.keys()]
   names.forEach((name, a) => {
     users[name] = { kind: 'user', idps: ['basic', 'local'], name: `User ${a}`, description: 'Generated account', owner: 'bench@acme.example' }
     assignments[name] = ['PROJECT_VIEWER']
-    const held = name === WIDE_ACCOUNT
-      ? Array.from({ length: Math.min(wideGroups, groupCount) }, (_, g) => groupCode(g))
+    const held = wide.has(name)
+      ? Array.from({ length: wide.get(name) }, (_, g) => groupCode(g))
       : Array.from({ length: groupsPerAccount }, (_, k) => groupCode((a * groupsPerAccount + k) % groupCount))
     access[name] = { '01': { groups: [...new Set(held)] } }
   })
@@ -62,5 +69,12 @@ export async function writeScaleData (root, dir, { jobs, accounts, groupsPerAcco
   const api = parse(await readFile(join(root, 'policies/erp/api/data.yaml'), 'utf8'))
   api.assignments = assignments
   await writeFile(join(dir, 'erp/api/data.yaml'), stringify(api, { lineWidth: 0 }))
-  return { jobs, accounts, groups: groupCount, wideJobs: Math.min(wideGroups, groupCount) * GROUP_SIZE }
+  return {
+    jobs,
+    accounts,
+    groups: groupCount,
+    memberships: accounts * Math.min(groupsPerAccount, groupCount),
+    wideJobs: Math.min(wideGroups, groupCount) * GROUP_SIZE,
+    wide: [...wide].filter(([name]) => name !== WIDE_ACCOUNT).map(([name, groups]) => ({ name, jobs: Math.min(jobs, groups * GROUP_SIZE) }))
+  }
 }

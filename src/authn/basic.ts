@@ -2,8 +2,11 @@
 // Every check of a well-formed credential runs the same hash, known user or
 // not, and compares equal-length digests in constant time; failures are
 // throttled per (account, client address) and per client address with a
-// growing delay (rate-limit.ts), never by locking the account.
+// growing delay (rate-limit.ts), never by locking the account. A verified
+// credential is remembered for a short while (basic-cache.ts); the throttle is
+// still asked first, so a remembered success does not get past a wait.
 import { timingSafeEqual } from 'node:crypto'
+import { VerifiedBasicCache } from './basic-cache.js'
 import type { BasicConfig } from './config.js'
 import type { AuthnCounters } from './counters.js'
 import { failure, type AuthnFailure } from './failures.js'
@@ -38,13 +41,38 @@ export interface BasicAuthenticatorDeps {
   throttle: ThrottleStore
   /** the hash function; injectable so tests can see which record is hashed */
   digest?: typeof digestSecret
+  now?: () => number
 }
 
 export class BasicAuthenticator {
   private readonly digest: typeof digestSecret
+  private readonly now: () => number
+  private readonly cache: VerifiedBasicCache
+  private store: SecretStore
+  /** bumped by every store replacement; a check that spans one starts over */
+  private generation = 0
 
-  constructor (_config: BasicConfig, private readonly deps: BasicAuthenticatorDeps) {
+  constructor (config: BasicConfig, private readonly deps: BasicAuthenticatorDeps) {
     this.digest = deps.digest ?? digestSecret
+    this.now = deps.now ?? Date.now
+    this.cache = new VerifiedBasicCache(config.cache)
+    this.store = deps.store
+  }
+
+  /**
+   * New secrets (the file changed): from now on only they count. Remembered
+   * verifications are forgotten, so a removed account or a changed secret is
+   * refused from the next request on.
+   */
+  replaceStore (store: SecretStore): void {
+    this.store = store
+    this.generation++
+    this.cache.clear()
+  }
+
+  /** entries in the verified-credential cache (for tests and status) */
+  get cacheSize (): number {
+    return this.cache.size
   }
 
   /** `client` is the client address (client-address.ts), '' when unknown. */
@@ -66,20 +94,43 @@ export class BasicAuthenticator {
     // cannot all slip past the limit while their hashes are computed.
     if (await this.deps.throttle.begin(username, client) > 0) return failure('basic_rate_limited')
 
-    const { store } = this.deps
-    const known = store.records.get(username)
-    const record = known ?? store.dummy
-    const expected = Buffer.from(record.hash, 'base64')
-    const actual = await this.digest(secret, record, store.pepper)
-    // Digest lengths match by construction; guard anyway, since
-    // timingSafeEqual throws on unequal lengths.
-    const matches = actual.length === expected.length && timingSafeEqual(actual, expected)
-
-    if (known === undefined || !matches) return failure('basic_invalid_credentials')
+    // The key covers the whole credential, so a cached entry proves this
+    // username with this secret; a wrong secret is a different key (a miss).
+    const key = this.cache.keyOf(encoded)
+    if (this.cache.get(key, this.now()) === username) {
+      this.deps.counters.basicCacheHits++
+    } else {
+      this.deps.counters.basicCacheMisses++
+      if (!await this.verify(username, secret, key)) return failure('basic_invalid_credentials')
+    }
     this.deps.throttle.succeeded(username, client)
     return {
       ok: true,
       principal: makePrincipal({ method: 'basic', idp: 'basic', subject: username, erp_user: username, roles: [], scopes: [] })
+    }
+  }
+
+  /**
+   * True when the secret is the account's, by the secrets current when the
+   * check ends: if they were replaced while the hash ran, it runs again
+   * against the new ones, so a verification begun under the old secrets can
+   * neither answer nor be cached after a reload. A success is cached under
+   * `key` in the same step as that last look at the secrets.
+   */
+  private async verify (username: string, secret: string, key: string): Promise<boolean> {
+    for (;;) {
+      const { store, generation } = this
+      const known = store.records.get(username)
+      const record = known ?? store.dummy
+      const expected = Buffer.from(record.hash, 'base64')
+      const actual = await this.digest(secret, record, store.pepper)
+      if (generation !== this.generation) continue
+      // Digest lengths match by construction; guard anyway, since
+      // timingSafeEqual throws on unequal lengths.
+      const matches = actual.length === expected.length && timingSafeEqual(actual, expected)
+      if (known === undefined || !matches) return false
+      this.cache.remember(key, username, this.now())
+      return true
     }
   }
 }

@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { trustedProxyProblems } from './client-address.js'
 import { ClientCertificateConfigSchema, type ClientCertificateConfig } from './client-cert.js'
+import type { BasicCacheConfig } from './basic-cache.js'
 import type { ThrottleConfig } from './rate-limit.js'
 
 export const PROFILES = ['entra-v1', 'entra-v2', 'okta', 'google', 'auth0', 'oidc'] as const
@@ -35,7 +36,9 @@ export const AUTHN_DEFAULTS = {
   unknownKidMinIntervalSec: 5,
   pepperEnv: 'VERDICT_BASIC_PEPPER',
   maxTokenBytes: 8192,
-  rateLimit: { maxFailures: 5, maxFailuresPerAddress: 100, windowSec: 900, delaySec: 1, maxDelaySec: 60 }
+  rateLimit: { maxFailures: 5, maxFailuresPerAddress: 100, windowSec: 900, delaySec: 1, maxDelaySec: 60 },
+  cache: { maxEntries: 10_000, ttlMs: 60_000 },
+  secretsCheckIntervalMs: 1000
 } as const
 
 const NonEmpty = Type.String({ minLength: 1, maxLength: 2048 })
@@ -115,6 +118,30 @@ export const BasicConfigSchema = Type.Object({
   })),
   pepperEnv: Type.Optional(Type.String({ minLength: 1, default: AUTHN_DEFAULTS.pepperEnv, description: 'environment variable holding the HMAC pepper (at least 16 bytes)' })),
   pepperFile: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'file holding the HMAC pepper; wins over `pepperEnv` when set' })),
+  secretsCheckIntervalMs: Type.Optional(Type.Integer({
+    minimum: 50,
+    maximum: 60_000,
+    default: AUTHN_DEFAULTS.secretsCheckIntervalMs,
+    description: 'how often the secrets file is looked at for changes (it may be replaced by a rename, as a Kubernetes Secret volume does). On any change it is read again, with the pepper, and the credential cache is emptied: a removed account or a changed secret is refused from then on. A file that cannot be read or is invalid leaves no Basic account valid until it is fixed'
+  })),
+  cache: Type.Optional(Type.Object({
+    maxEntries: Type.Optional(Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: AUTHN_DEFAULTS.cache.maxEntries,
+      description: 'verified credentials remembered (least recently used forgotten first); 0 turns the cache off'
+    })),
+    ttlMs: Type.Optional(Type.Integer({
+      minimum: 1000,
+      maximum: 3_600_000,
+      default: AUTHN_DEFAULTS.cache.ttlMs,
+      description: 'a verified credential is trusted this long without hashing it again'
+    }))
+  }, {
+    additionalProperties: false,
+    default: {},
+    description: 'successful Basic checks are remembered briefly, so HMAC or scrypt runs once per credential per `ttlMs` instead of on every request. Keyed by an HMAC of the credential with a per-process random key (the cache holds no secret); failures are never remembered and are throttled as usual; emptied whenever the secrets file changes'
+  })),
   rateLimit: Type.Optional(Type.Object({
     maxFailures: Type.Optional(Type.Integer({
       minimum: 1,
@@ -186,6 +213,8 @@ export interface BasicConfig {
   pepperEnv: string
   pepperFile?: string
   rateLimit: ThrottleConfig
+  cache: BasicCacheConfig
+  secretsCheckIntervalMs: number
 }
 
 export interface AuthnConfig {
@@ -312,7 +341,12 @@ export function resolveAuthnConfig (input: unknown): AuthnConfig {
       windowSec: rate.windowSec ?? AUTHN_DEFAULTS.rateLimit.windowSec,
       delaySec: rate.delaySec ?? AUTHN_DEFAULTS.rateLimit.delaySec,
       maxDelaySec: rate.maxDelaySec ?? AUTHN_DEFAULTS.rateLimit.maxDelaySec
-    }
+    },
+    cache: {
+      maxEntries: basicInput.cache?.maxEntries ?? AUTHN_DEFAULTS.cache.maxEntries,
+      ttlMs: basicInput.cache?.ttlMs ?? AUTHN_DEFAULTS.cache.ttlMs
+    },
+    secretsCheckIntervalMs: basicInput.secretsCheckIntervalMs ?? AUTHN_DEFAULTS.secretsCheckIntervalMs
   }
   if (basicInput.secretsFile !== undefined) basic.secretsFile = basicInput.secretsFile
   if (basicInput.pepperFile !== undefined) basic.pepperFile = basicInput.pepperFile

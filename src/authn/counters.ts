@@ -25,6 +25,12 @@ export interface AuthnCounters {
   basicRejected: number
   /** Basic attempts refused unchecked because their (account, client) or client is being throttled */
   basicRateLimited: number
+  /** Basic credentials answered from the verified-credential cache, and those that had to be hashed */
+  basicCacheHits: number
+  basicCacheMisses: number
+  /** times the secrets file was read again after a change, and the reads that failed (no Basic account is valid then) */
+  secretsReloads: number
+  secretsReloadFailures: number
   /** every refusal, by reason code */
   rejectsByReason: Record<FailureCode, number>
 }
@@ -43,6 +49,10 @@ export function createCounters (): AuthnCounters {
     basicAccepted: 0,
     basicRejected: 0,
     basicRateLimited: 0,
+    basicCacheHits: 0,
+    basicCacheMisses: 0,
+    secretsReloads: 0,
+    secretsReloadFailures: 0,
     rejectsByReason: Object.fromEntries(Object.keys(FAILURES).map((code) => [code, 0])) as Record<FailureCode, number>
   }
 }

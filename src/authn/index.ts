@@ -21,7 +21,8 @@ import { JwtAuthenticator, type JwtCodec } from './jwt.js'
 import type { AuthnResult } from './principal.js'
 import { localThrottleStore, type ThrottleStore } from './rate-limit.js'
 import { ipcThrottleStore } from './throttle-ipc.js'
-import { createSecretStore, loadPepper, loadSecretsFile, type SecretStore, type digestSecret } from './secrets.js'
+import { createSecretStore, loadPepper, loadSecretsFile, SecretsError, type SecretStore, type digestSecret } from './secrets.js'
+import { watchSecretsFile, type FileWatch } from './secrets-watch.js'
 
 export type { AuthnResult, Principal } from './principal.js'
 export type { AuthnFailure, FailureCode } from './failures.js'
@@ -55,7 +56,7 @@ export interface AuthenticatorDeps {
   env?: NodeJS.ProcessEnv
   now?: () => number
   digest?: typeof digestSecret
-  log?: Pick<FastifyBaseLogger, 'error'>
+  log?: Pick<FastifyBaseLogger, 'error' | 'info'>
   /** where Basic failures are counted; default: the cluster primary in a worker, else this process */
   throttle?: ThrottleStore
 }
@@ -86,8 +87,10 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
     store: deps.secrets ?? await loadSecretStore(config, deps.env),
     counters,
     throttle,
+    now,
     ...(deps.digest !== undefined ? { digest: deps.digest } : {})
   })
+  const secretsWatch = deps.secrets === undefined ? followSecretsFile(config, basic, counters, deps) : undefined
   const trustedProxies = toBlockList(config.trustedProxies)
 
   async function dispatch (request: AuthnRequest): Promise<AuthnResult> {
@@ -131,8 +134,37 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
       return result
     },
     counters,
-    close: () => jwt.close()
+    close: async () => {
+      secretsWatch?.close()
+      await jwt.close()
+    }
   }
+}
+
+/**
+ * Reloads the secrets (and the pepper) whenever the secrets file changes.
+ * Fails closed: a file that cannot be read or parsed leaves no Basic account
+ * valid until it is fixed, rather than keeping accounts the operator may have
+ * just removed.
+ */
+function followSecretsFile (config: AuthnConfig, basic: BasicAuthenticator, counters: AuthnCounters, deps: AuthenticatorDeps): FileWatch | undefined {
+  const path = config.basic.secretsFile
+  if (path === undefined) return undefined
+  return watchSecretsFile(path, config.basic.secretsCheckIntervalMs, async () => {
+    try {
+      const store = await loadSecretStore(config, deps.env)
+      basic.replaceStore(store)
+      deps.log?.info({ accounts: store.records.size }, 'Basic secrets reloaded')
+    } catch (err) {
+      basic.replaceStore(createSecretStore(new Map(), undefined))
+      counters.secretsReloadFailures++
+      // A YAML parser's message may quote the file; only our own errors are known to name places, not values.
+      const detail = err instanceof SecretsError ? { name: err.name, message: err.message } : { name: (err as Error)?.name, code: (err as NodeJS.ErrnoException)?.code }
+      deps.log?.error({ err: detail }, 'Basic secrets could not be reloaded: every Basic credential is refused until the file is fixed')
+    }
+    // Counted once the new secrets (or none) are in force.
+    counters.secretsReloads++
+  })
 }
 
 export interface AuthnPluginOptions {

@@ -47,7 +47,11 @@ const AUTHN_TOTALS: Array<[string, string, keyof AuthnCounters]> = [
   ['verdict_jwt_cache_hits_total', 'Bearer tokens answered from the verified-token cache', 'jwtCacheHits'],
   ['verdict_jwks_refetches_suppressed_total', 'Unknown key ids answered without a fetch because the last fetch was too recent', 'jwksRefetchesSuppressed'],
   ['verdict_jwks_unknown_kid_refetches_total', 'Key-set fetches started by an unknown key id', 'jwksUnknownKidRefetches'],
-  ['verdict_basic_throttled_total', 'Basic attempts refused unchecked because their (account, client) or client is being throttled', 'basicRateLimited']
+  ['verdict_basic_throttled_total', 'Basic attempts refused unchecked because their (account, client) or client is being throttled', 'basicRateLimited'],
+  ['verdict_basic_cache_hits_total', 'Basic credentials answered from the verified-credential cache', 'basicCacheHits'],
+  ['verdict_basic_cache_misses_total', 'Basic credentials that had to be hashed (not in the verified-credential cache)', 'basicCacheMisses'],
+  ['verdict_basic_secrets_reloads_total', 'Reloads of the Basic secrets file after a change', 'secretsReloads'],
+  ['verdict_basic_secrets_reload_failures_total', 'Reloads of the Basic secrets file that failed (every Basic credential refused until fixed)', 'secretsReloadFailures']
 ]
 
 // Decisions are sub-millisecond to a few milliseconds (a JWKS fetch is the slow

@@ -19,7 +19,7 @@ t.test('defaults', async (t) => {
   t.same(resolveAuthnConfig(undefined), {
     issuers: [],
     trustedProxies: [],
-    basic: { pepperEnv: 'VERDICT_BASIC_PEPPER', rateLimit: { maxFailures: 5, maxFailuresPerAddress: 100, windowSec: 900, delaySec: 1, maxDelaySec: 60 } },
+    basic: { pepperEnv: 'VERDICT_BASIC_PEPPER', rateLimit: { maxFailures: 5, maxFailuresPerAddress: 100, windowSec: 900, delaySec: 1, maxDelaySec: 60 }, cache: { maxEntries: 10_000, ttlMs: 60_000 }, secretsCheckIntervalMs: 1000 },
     maxTokenBytes: 8192
   })
   const [issuer] = resolveAuthnConfig({ issuers: [base] }).issuers

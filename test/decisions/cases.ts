@@ -40,7 +40,8 @@ const NOT_GRANTED = 'api:action_not_granted'
 export const cases: Case[] = [
   // PM_SYNC — the Procore-style sync, OAuth client mapped to its account in data
   { caller: 'procore (local)', method: 'GET', endpoint: 'jc/jcjob', status: 200, principal: PROCORE, reasons: [GRANTS, 'application:rows_filtered'], rows: and(eq('JobCompCode', '01'), isIn('JobCode', PROCORE_01)) },
-  { caller: 'procore (local)', method: 'GET', endpoint: 'jc/jcjob/23-410', resource: { company: '01', job: '23-410' }, status: 200, reasons: [GRANTS, 'application:job_in_group'] },
+  // A record's rows: its company's condition with its own job, not the account's whole filter.
+  { caller: 'procore (local)', method: 'GET', endpoint: 'jc/jcjob/23-410', resource: { company: '01', job: '23-410' }, status: 200, reasons: [GRANTS, 'application:job_in_group'], rows: and(eq('JobCompCode', '01'), isIn('JobCode', ['23-410'])) },
   { caller: 'procore (local)', method: 'GET', endpoint: 'jc/jcjob/24-101', resource: { company: '01', job: '24-101' }, status: 403, reasons: [GRANTS, 'application:job_not_in_groups'], rows: 'none' },
   { caller: 'procore (local)', method: 'GET', endpoint: 'jc/jcjob/23-801', resource: { company: '02', job: '23-801' }, status: 403, reasons: [GRANTS, 'application:company_not_accessible'] },
   { caller: 'procore (local)', method: 'POST', endpoint: 'jc/jcjob', resource: { company: '01', job: '23-410' }, status: 403, reasons: [NOT_GRANTED], rows: 'none' },

@@ -195,6 +195,18 @@ test_record_company_not_accessible if {
 	r.message == "company 02 is not accessible to account U_JOBS"
 }
 
+test_record_denial_counts_many_groups if {
+	many := {sprintf("G%02d", [i]): {"jobs": [sprintf("J%02d", [i])]} | some i in numbers.range(1, 11)}
+	r := application.reason with input as _rin("U_MANY", "retrieve", "thing", {"Co": "01", "Job": "Q"})
+		with data.erp.security as {"companies": {"01": {}}, "groups": {"01": many}, "access": {"U_MANY": {"01": {"groups": object.keys(many)}}}}
+		with data.erp.objects as _objects
+	r.message == "job Q of company 01 is in none of the caller's job security groups (11 groups)"
+	t := application.reason with input as _rin("U_MANY", "retrieve", "thing", {"Co": "01", "Job": "Q"})
+		with data.erp.security as {"companies": {"01": {}}, "groups": {"01": many}, "access": {"U_MANY": {"01": {"groups": ["G01", "G10", "G02"]}}}}
+		with data.erp.objects as _objects
+	t.message == "job Q of company 01 is in none of the caller's job security groups (G01, G02, G10)"
+}
+
 test_record_company_missing if {
 	_record("U_MASTER", "retrieve", "thing", {"Job": "A"}).code == "company_missing"
 	_record("U_MASTER", "retrieve", "thing", {"Co": "", "Job": "A"}).code == "company_missing"
