@@ -62,7 +62,7 @@ export async function evaluate (ev: Evaluator, query: Query): Promise<Evaluation
   // decision service's ERP contract does not describe: evaluated here, through
   // the same checked engine path (a result without the contract's shape is an
   // engine failure), and not written to the decision log.
-  const result = ev.policy.evaluate(prepared.input as Parameters<DecisionPolicy['evaluate']>[0])
+  const result = await ev.policy.decide(prepared.input as Parameters<DecisionPolicy['decide']>[0])
   return { decision: ev.model.decision(result), reasons: result.reasons.map((r) => ({ code: r.code, message: r.message })) }
 }
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { setImmediate as turn } from 'node:timers/promises'
 import { Parser, type ReadEntry } from 'tar'
 import { PolicyBundleError, PolicyBundleRefusedError } from '../errors.js'
 import { SIGNATURES_FILE, verifyBundle, type BundleVerification } from './signatures.js'
@@ -15,6 +16,9 @@ import { SIGNATURES_FILE, verifyBundle, type BundleVerification } from './signat
 const MAX_FILE_BYTES = 64 * 1024 * 1024
 const MAX_TOTAL_BYTES = 256 * 1024 * 1024
 const MAX_FILES = 10_000
+// Compressed bytes unpacked per turn of the event loop (about 0.5 MB of text):
+// a large archive unpacked in one piece would pause answering while a new policy is read.
+const SLICE_BYTES = 64 * 1024
 // What the WASM engine reads of a bundle; Rego sources and anything else are skipped.
 const BUNDLE_FILES = new Set(['.manifest', 'data.json', 'policy.wasm'])
 
@@ -100,18 +104,27 @@ export async function readBundleFiles (archive: Buffer, keep: (name: string) => 
     }
   })
   try {
-    await pipeline(Readable.from([archive]), parser)
+    await pipeline(Readable.from(slices(archive)), parser)
   } catch (err) {
     throw err instanceof PolicyBundleError ? err : new PolicyBundleError(`not a readable tar.gz (${(err as Error).message})`)
   }
   return files
 }
 
+async function * slices (archive: Buffer): AsyncGenerator<Buffer> {
+  for (let at = 0; at < archive.length; at += SLICE_BYTES) {
+    if (at > 0) await turn()
+    yield archive.subarray(at, at + SLICE_BYTES)
+  }
+}
+
 export function assembleBundle (wasm: Buffer | undefined, dataJson: Buffer | undefined, manifestJson: Buffer | undefined): PolicyBundle {
   if (!wasm) throw new PolicyBundleError('it has no policy.wasm (build it with `opa build -t wasm`)')
   const manifest = parseJson<BundleManifest>(manifestJson, '.manifest') ?? {}
+  // data.json is not parsed here: a large one would pause answering while a
+  // new policy is read. Loading it (src/engine/policy.ts, in the evaluator's
+  // thread) refuses text that is not JSON.
   const data = dataJson ?? Buffer.from('{}')
-  parseJson(data, 'data.json')
   const digest = 'sha256:' + createHash('sha256').update(wasm).update(data).digest('hex')
   const revision = typeof manifest.revision === 'string' && manifest.revision !== ''
     ? manifest.revision

@@ -117,8 +117,19 @@ function decodesToSeparator (path: string): boolean {
  * (data.erp.objects, keyed by resource, with their module), every endpoint a role
  * grants anything on, and the bypass list. Undefined when the data has no
  * `erp` section (a policy that is not shaped like the ERP example decides alone).
+ *
+ * Self-contained (its helpers inside): the evaluator thread runs its text to
+ * compute the list at boot, next to the data it loads (src/engine/isolate.ts).
  */
 export function knownEndpoints (data: unknown): ReadonlySet<string> | undefined {
+  const field = (value: unknown, key: string): unknown => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
+    return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined
+  }
+  const entries = (value: unknown): Array<[string, unknown]> => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return []
+    return Object.entries(value)
+  }
   const erp = field(data, 'erp')
   if (erp === undefined) return undefined
   const known = new Set<string>()
@@ -139,16 +150,6 @@ export function checkEndpointKnown (known: ReadonlySet<string> | undefined, endp
   if (known === undefined) return
   const key = `${endpoint.module}/${endpoint.resource}`
   if (!known.has(key)) throw new PathUnknownError(`endpoint ${JSON.stringify(key)} is not an endpoint the policy knows`)
-}
-
-function field (value: unknown, key: string): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
-  return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined
-}
-
-function entries (value: unknown): Array<[string, unknown]> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return []
-  return Object.entries(value)
 }
 
 // ---- Strings the policy can read -------------------------------------------

@@ -62,7 +62,7 @@ const explainRoute: FastifyPluginAsync<ExplainRouteOptions> = async (fastify, op
       if (err instanceof ReviewError) throw new ExplainUnavailableError(err.message)
       throw err
     }
-    if (verdictOf(explanation.decision) !== verdictOf(served.evaluate(input))) {
+    if (verdictOf(explanation.decision) !== verdictOf(await served.decide(input))) {
       cached = undefined
       throw new ExplainStaleError()
     }

@@ -36,12 +36,14 @@ const build = async (): Promise<PolicyBundle> => {
 
 const SLOW = 20_000_000 // many seconds of WASM: only the deadline ends it
 const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))
+// The thread answers the result set as the JSON text the WASM wrote.
+const parsed = async (text: Promise<ArrayBuffer>): Promise<unknown> => JSON.parse(new TextDecoder().decode(await text))
 
 t.test('isolated evaluator', async (t) => {
   const bundle = await build()
   const ev = await startIsolatedEvaluator(bundle.wasm, bundle.dataJson, 'slow/decision', 100)
   t.teardown(() => ev.close())
-  t.match(await ev.evaluate(json({ n: 3 })), [{ result: { allow: true, work: 3 } }], 'a quick decision is answered')
+  t.match(await parsed(ev.evaluate(json({ n: 3 }))), [{ result: { allow: true, work: 3 } }], 'a quick decision is answered')
   t.equal(ev.generation, 1)
 
   const started = Date.now()
@@ -50,9 +52,54 @@ t.test('isolated evaluator', async (t) => {
   await t.rejects(slow, { code: 'EVALUATION_TIMEOUT', statusCode: 503 }, 'the slow decision is refused at the deadline')
   const waited = Date.now() - started
   t.ok(waited >= 100 && waited < 2000, `refused after ${waited} ms (deadline 100 ms), not after the evaluation`)
-  t.match(await queued, [{ result: { work: 5 } }], 'the decision queued behind it is answered by the replacement')
+  t.match(await parsed(queued), [{ result: { work: 5 } }], 'the decision queued behind it is answered by the replacement')
   t.equal(ev.generation, 2, 'the thread was replaced')
-  t.match(await ev.evaluate(json({ n: 7 })), [{ result: { work: 7 } }], 'and keeps answering')
+  t.match(await parsed(ev.evaluate(json({ n: 7 }))), [{ result: { work: 7 } }], 'and keeps answering')
+})
+
+t.test('many decisions in the thread at once: each answered with its own result, each with a deadline of its own', async (t) => {
+  const bundle = await build()
+  const ev = await startIsolatedEvaluator(bundle.wasm, bundle.dataJson, 'slow/decision', 100)
+  t.teardown(() => ev.close())
+  const many = Array.from({ length: 40 }, (_, i) => i + 1)
+  const answers = await Promise.all(many.map(async (n) => await parsed(ev.evaluate(json({ n })))))
+  t.same(answers.map((a) => (a as Array<{ result: { work: number } }>)[0]?.result.work), many, 'in order, none mixed up')
+
+  // Behind a decision that times out: the ones sent with it go to the replacement.
+  const slow = ev.evaluate(json({ n: SLOW }))
+  const behind = many.map(async (n) => await parsed(ev.evaluate(json({ n }))))
+  await t.rejects(slow, { code: 'EVALUATION_TIMEOUT' })
+  t.same((await Promise.all(behind)).map((a) => (a as Array<{ result: { work: number } }>)[0]?.result.work), many, 'all answered by the replacement, in order')
+  t.equal(ev.generation, 2)
+
+  // Decisions that each take a tenth of the deadline (measured here, on this
+  // machine as loaded now), forty of them: together four deadlines long.
+  const probe = await startIsolatedEvaluator(bundle.wasm, bundle.dataJson, 'slow/decision', 60_000)
+  t.teardown(() => probe.close())
+  let single = Date.now()
+  await probe.evaluate(json({ n: 50_000 }))
+  single = Math.max(Date.now() - single, 5)
+  const deadline = 10 * single
+  const patient = await startIsolatedEvaluator(bundle.wasm, bundle.dataJson, 'slow/decision', deadline)
+  t.teardown(() => patient.close())
+  const started = Date.now()
+  const each = await Promise.all(Array.from({ length: 40 }, async () => await parsed(patient.evaluate(json({ n: 50_000 })))))
+  const took = Date.now() - started
+  t.equal(each.length, 40)
+  t.ok(took > deadline, `together ${took} ms, more than one deadline (${deadline} ms): each decision's clock is its own`)
+  t.equal(patient.generation, 1, 'no decision was refused')
+})
+
+t.test('a stall of this thread longer than the deadline does not refuse an answer that came in time', async (t) => {
+  const bundle = await build()
+  const ev = await startIsolatedEvaluator(bundle.wasm, bundle.dataJson, 'slow/decision', 100)
+  t.teardown(() => ev.close())
+  await ev.evaluate(json({ n: 1 })) // warm
+  const answer = ev.evaluate(json({ n: 2 }))
+  const until = Date.now() + 300
+  while (Date.now() < until) { /* this thread busy: the deadline's timer and the answer wait together */ }
+  t.match(await parsed(answer), [{ result: { work: 2 } }], 'answered')
+  t.equal(ev.generation, 1, 'the thread was not replaced')
 })
 
 t.test('the policy on the request path: past the deadline is a 503 error, never an allow', async (t) => {

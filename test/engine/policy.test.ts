@@ -8,6 +8,7 @@ import t from 'tap'
 import { readBundle } from '../../src/bundle/bundle.js'
 import { compilePolicies } from '../../src/toolchain/compiler.js'
 import { runOpa } from '../../src/toolchain/opa-cli.js'
+import { knownEndpoints } from '../../src/engine/input.js'
 import { describe, loadDecisionPolicy } from '../../src/engine/policy.js'
 import type { PolicyInput } from '../../src/engine/result.js'
 
@@ -57,6 +58,45 @@ t.test('adapter', async (t) => {
   }
 
   t.rejects(loadDecisionPolicy(bundle, 'fixture/missing'), { code: 'POLICY_BUNDLE_INVALID', message: /no entrypoint fixture\/missing/ })
+  t.rejects(loadDecisionPolicy(bundle, 'fixture/missing', { isolate: {} }), { code: 'POLICY_BUNDLE_INVALID', message: /no entrypoint fixture\/missing/ })
+
+  // The request path: the thread answers the WASM's JSON text, checked here the same way.
+  const isolated = await loadDecisionPolicy(bundle, 'fixture/decision', { isolate: {} })
+  t.teardown(() => isolated.close())
+  for (const c of cases) {
+    t.test(`${c.mode}, in the evaluator thread`, async (t) => {
+      if (c.expect === 'error') {
+        await t.rejects(isolated.decide(input(c.mode)), { code: 'POLICY_EVALUATION_FAILED', statusCode: 500, message: c.message })
+        return
+      }
+      const result = await isolated.decide(input(c.mode))
+      t.equal(result.allow, c.expect === 'allow')
+      if (c.code) t.equal(result.reasons[0]?.code, c.code)
+      if (c.expect === 'deny') t.same(result.rows, { kind: 'none' })
+      t.same(isolated.evaluate(input(c.mode)), result, 'the in-thread instance, made when first asked, agrees')
+    })
+  }
+})
+
+t.test('the served policy: its thread holds the data and lists the endpoints; this thread only when a tool asks', async (t) => {
+  const bundle = await compilePolicies({ dir: new URL('../../policies', import.meta.url).pathname, entrypoint: 'verdict/decision' })
+  const policy = await loadDecisionPolicy(bundle, 'verdict/decision', { isolate: {} })
+  t.teardown(() => policy.close())
+  t.same([...policy.endpoints ?? []].sort(), [...knownEndpoints(JSON.parse(bundle.dataJson.toString('utf8'))) ?? ['none']].sort(), 'the endpoints the data names')
+  t.equal(policy.dataJson.buffer instanceof SharedArrayBuffer, true, 'data.json is shared with the thread, not copied to it')
+  t.equal(policy.dataJson.toString('utf8'), bundle.dataJson.toString('utf8'))
+  // Allowed only through the data (an account's API role): a policy loaded without its data would deny.
+  const payroll = {
+    principal: { method: 'basic', idp: 'basic', subject: 'ACME||SVC_PAYROLL', erp_user: 'ACME||SVC_PAYROLL', roles: [], scopes: [] },
+    action: 'retrieve',
+    request: { method: 'GET', path: '/cmicprod/hcm-rest-api/rest/1/pyemployee' },
+    endpoint: { env: 'cmicprod', module: 'hcm', version: '1', resource: 'pyemployee' }
+  } as unknown as PolicyInput
+  const decided = await policy.decide(payroll)
+  t.equal(decided.allow, true, 'the thread has the data')
+  t.same(policy.evaluate(payroll), decided, 'so has the in-thread instance, made from the shared copy')
+  const unknown = { ...payroll, principal: { ...payroll.principal, subject: 'ACME||NOBODY', erp_user: 'ACME||NOBODY' } } as unknown as PolicyInput
+  t.equal((await policy.decide(unknown)).allow, false)
 })
 
 t.test('a policy calling a built-in the WASM runtime lacks fails the build', async (t) => {
@@ -78,7 +118,13 @@ t.test('bundles that cannot be used are refused with a reason', async (t) => {
   await t.rejects(readBundle(Buffer.from('not a tarball')), { code: 'POLICY_BUNDLE_INVALID' })
   const { assembleBundle } = await import('../../src/bundle/bundle.js')
   t.throws(() => assembleBundle(undefined, Buffer.from('{}'), undefined), { message: /no policy.wasm/ })
-  t.throws(() => assembleBundle(Buffer.from('x'), Buffer.from('{'), undefined), { message: /data.json is not valid JSON/ })
+  // data.json is checked by the load (in the evaluator thread when served), not while the bundle is read.
+  const wasm = (await readBundle(await buildFixture())).wasm
+  const notJson = assembleBundle(wasm, Buffer.from('{'), undefined)
+  await t.rejects(loadDecisionPolicy(notJson, 'fixture/decision'), { code: 'POLICY_BUNDLE_INVALID', message: /data.json is not valid JSON/ })
+  await t.rejects(loadDecisionPolicy(notJson, 'fixture/decision', { isolate: {} }), { code: 'POLICY_BUNDLE_INVALID', message: /data.json is not valid JSON/ })
+  await t.rejects(loadDecisionPolicy(assembleBundle(wasm, Buffer.from('{"a":"\\ud800"}'), undefined), 'fixture/decision', { isolate: {} }),
+    { code: 'POLICY_BUNDLE_INVALID', message: /does not load/ }, 'JSON that OPA cannot read (a lone surrogate) is refused too')
   t.throws(() => assembleBundle(Buffer.from('x'), undefined, Buffer.from('nope')), { message: /.manifest is not valid JSON/ })
   const withRevision = assembleBundle(Buffer.from('x'), undefined, Buffer.from('{"revision":"abc123"}'))
   t.equal(withRevision.revision, 'abc123')
