@@ -1,12 +1,18 @@
 // The decision log as a shared service: every decision (and every batch item)
 // goes through `fastify.decisionLog.record()`, called by the decision service
 // (src/decision) with the request it parsed, so nothing here re-reads a body.
-// record() is synchronous and cheap: it counts the decision (metrics), builds
-// one OPA-shaped event (event.ts), serializes it once and hands the line to
-// each configured sink's bounded buffer. Sinks write on later turns of the event
-// loop, so a decision never waits for logging; a full buffer drops its oldest
-// events and counts them. On close, what is buffered is written within
-// `decisionLogs.closeTimeoutMs`.
+// record() is synchronous and cheap: it counts the decision (metrics) and notes
+// the values the decision already has. The rest happens off the request path,
+// in one batch per turn of the event loop (pending.ts), after the answers of
+// that turn are written: the service-log line, one OPA-shaped event per
+// decision (event.ts), redacted and serialized once, its line handed to each
+// configured sink's bounded buffer. Sinks write many lines per write; a full
+// buffer drops its oldest events and counts them. On close, what waits is
+// encoded and written within `decisionLogs.closeTimeoutMs`.
+//
+// The event is built from the same objects the answer was serialized from, a
+// moment later: whoever holds a decision after record() must copy it, never
+// change it (redaction copies on write for the same reason).
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import cluster from 'node:cluster'
@@ -17,7 +23,8 @@ import type { PolicyInput } from '../contract/policy.js'
 import type { Decision, DecisionRequest } from '../contract/wire.js'
 import { ConfigInvalidError } from '../errors.js'
 import type { DecisionLogsConfig } from './config.js'
-import { buildEvent, type DecisionLogEvent } from './event.js'
+import { buildEvent, type DecisionLogEvent, type EventFacts } from './event.js'
+import { PendingBatch } from './pending.js'
 import { BoundedQueue } from './queue.js'
 import { ConsoleSink } from './sinks/console.js'
 import { FileSink, workerFilePath } from './sinks/file.js'
@@ -55,6 +62,13 @@ export interface DecisionLogService extends DecisionLog {
   /** events that could not even be built (a bug, counted rather than thrown at a decision) */
   readonly eventFailures: number
   close (timeoutMs?: number): Promise<void>
+}
+
+/** A recorded decision waiting to be encoded. */
+interface Pending {
+  request: FastifyRequest
+  decision: Decision
+  facts: EventFacts
 }
 
 /** Called once per recorded decision, before the event is built (metrics hang here). */
@@ -124,6 +138,31 @@ export function createDecisionLog (opts: DecisionLogOptions): DecisionLogService
   let eventFailures = 0
   let closed: Promise<void> | undefined
 
+  const encode = (pending: Pending): void => {
+    const { request, decision } = pending
+    request.log.info({
+      decision_id: decision.decision_id,
+      allow: decision.allow,
+      status: decision.status,
+      principal: decision.principal?.id,
+      action: decision.action,
+      endpoint: `${decision.endpoint.module}/${decision.endpoint.resource}`,
+      reasons: decision.reasons.map((r) => r.code)
+    }, 'decision')
+    if (sinks.length === 0) return
+    let line: string
+    try {
+      line = JSON.stringify(buildEvent(ctx, pending.facts))
+    } catch (err) {
+      // Logging never fails a decision: the decision is answered, the loss counted.
+      eventFailures++
+      request.log.error({ err, decision_id: decision.decision_id }, 'decision log: event could not be built')
+      return
+    }
+    for (const sink of sinks) sink.enqueue(line)
+  }
+  const pending = new PendingBatch<Pending>(opts.config.bufferMaxEvents, (batch) => { for (const item of batch) encode(item) })
+
   return {
     instanceId,
     labels,
@@ -131,40 +170,35 @@ export function createDecisionLog (opts: DecisionLogOptions): DecisionLogService
     record (request, { decision, request: decided, input, evalNs }) {
       const ns = handlerNanos(request)
       opts.observe?.(decision, ns === undefined ? undefined : ns / 1e9)
-      request.log.info({
-        decision_id: decision.decision_id,
-        allow: decision.allow,
-        status: decision.status,
-        principal: decision.principal?.id,
-        action: decision.action,
-        endpoint: `${decision.endpoint.module}/${decision.endpoint.resource}`,
-        reasons: decision.reasons.map((r) => r.code)
-      }, 'decision')
-      if (sinks.length === 0) return
-      let line: string
-      try {
-        line = JSON.stringify(buildEvent(ctx, {
+      // What the event needs from the request, taken now: the request may be
+      // recycled once answered, and the clock has moved by the time it is encoded.
+      pending.add({
+        request,
+        decision,
+        facts: {
           decision,
           ...(input !== undefined ? { input } : { request: decided }),
           requestedBy: request.ip,
           requestId: String(request.id),
+          now: new Date(),
           ...(ns !== undefined ? { handlerNs: ns } : {}),
           ...(evalNs !== undefined ? { evalNs } : {})
-        }))
-      } catch (err) {
-        // Logging never fails a decision: the decision is answered, the loss counted.
-        eventFailures++
-        request.log.error({ err, decision_id: decision.decision_id }, 'decision log: event could not be built')
-        return
-      }
-      for (const sink of sinks) sink.enqueue(line)
+        }
+      })
+      // After close began, nothing would come back for a later turn's batch.
+      if (closed !== undefined) pending.flush()
     },
     stats () {
       const out: Partial<Record<SinkName, SinkStats>> = {}
-      for (const sink of sinks) out[sink.name] = sink.stats()
+      for (const sink of sinks) {
+        // A decision dropped before it was encoded is lost to every sink.
+        const stats = sink.stats()
+        out[sink.name] = { ...stats, dropped: stats.dropped + pending.dropped, buffered: stats.buffered + pending.length }
+      }
       return out
     },
     async close (timeoutMs = opts.config.closeTimeoutMs) {
+      pending.flush()
       closed ??= Promise.all(sinks.map(async (sink) => { await sink.close(timeoutMs) })).then(() => undefined)
       await closed
     }

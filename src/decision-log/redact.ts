@@ -21,6 +21,8 @@ type Json = unknown
 
 /** RFC 6901 escaping of one path segment. */
 function escapeSegment (segment: string): string {
+  // Nearly every key needs no escaping: skip the two replaces for those.
+  if (!segment.includes('~') && !segment.includes('/')) return segment
   return segment.replace(/~/g, '~0').replace(/\//g, '~1')
 }
 
@@ -75,6 +77,7 @@ export function scrubCredentials (value: Json, path: string, erased: string[]): 
   let copy: Record<string, Json> | Json[] | undefined
   if (Array.isArray(value)) {
     value.forEach((item, i) => {
+      if (!isContainer(item)) return
       const next = scrubCredentials(item, `${path}/${i}`, erased)
       if (next !== item) {
         copy ??= value.slice()
@@ -83,15 +86,18 @@ export function scrubCredentials (value: Json, path: string, erased: string[]): 
     })
     return copy ?? value
   }
-  for (const [key, item] of Object.entries(value)) {
-    const here = `${path}/${escapeSegment(key)}`
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    const item = value[key]
     if (isCredentialKey(key)) {
       copy ??= { ...value }
       delete (copy as Record<string, Json>)[key]
-      erased.push(here)
+      erased.push(`${path}/${escapeSegment(key)}`)
       continue
     }
-    const next = scrubCredentials(item, here, erased)
+    // The pointer is built only on the way down, never for the leaves that make up most of an input.
+    if (!isContainer(item)) continue
+    const next = scrubCredentials(item, `${path}/${escapeSegment(key)}`, erased)
     if (next !== item) {
       copy ??= { ...value }
       ;(copy as Record<string, Json>)[key] = next

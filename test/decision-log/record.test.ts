@@ -31,6 +31,9 @@ t.test('an event that cannot be serialized is counted, not thrown', async (t) =>
   const dl = createDecisionLog({ config, path: 'verdict/decision', log, stdout: out, observe: (d, s) => observed.push([d.decision_id, s]) })
   // A BigInt cannot be written as JSON: the decision is still observed, the event is lost and counted.
   dl.record(request, { decision: decision(), request: asked({ request: { method: 'GET', path: '/p', query: { n: 1n } } }) })
+  t.same(observed, [['d-1', undefined]], 'observed at once')
+  t.equal(dl.eventFailures, 0, 'the event is built after the answer, on the next turn of the event loop')
+  await new Promise((resolve) => setImmediate(resolve))
   t.equal(dl.eventFailures, 1)
   t.match(errors, [{ decision_id: 'd-1' }])
   t.same(observed, [['d-1', undefined]], 'counted for metrics; no arrival time known, no timing')
