@@ -5,9 +5,13 @@
 //
 // WASM evaluation is synchronous and Node runs JavaScript on one thread, so one
 // process uses one core. With `server.workers` above 1 the primary forks that many
-// workers (node:cluster); each loads its own policy instance and they share the
-// listening socket. The primary only supervises. A worker re-runs the same entry
-// (this file, or `verdict serve`), sees it is a worker and serves.
+// workers (node:cluster); they share the listening socket. The primary serves no
+// HTTP: it reads the policy source once (compiles, or downloads and verifies)
+// and switches every worker to each new bundle together (src/fleet/primary.ts);
+// it also aggregates /metrics and counts Basic failures for all. A worker re-runs
+// the same entry (this file, or `verdict serve`), sees it is a worker and serves;
+// its answers carry `x-verdict-worker` (its cluster id) so a client can tell
+// the workers apart.
 //
 // Shutdown (SIGTERM, SIGINT): stop accepting connections, answer the requests in
 // flight (keep-alive connections are closed after their answer; a request that
@@ -26,6 +30,9 @@ import { loadConfig, type Config } from './config.js'
 import { serverLimitOptions } from './http/client-errors.js'
 import { httpsOptions, watchTlsFiles, type SecureServer } from './tls/index.js'
 import { serveClusterMetrics } from './metrics/cluster.js'
+import { startFleetPrimary } from './fleet/primary.js'
+import { FLEET_ENV } from './fleet/protocol.js'
+import { primaryLog } from './fleet/log.js'
 
 export async function startServer (config: Config): Promise<void> {
   const workers = config.server.workers === 'auto' ? availableParallelism() : config.server.workers
@@ -64,10 +71,12 @@ async function serve (config: Config): Promise<void> {
   }
 
   let closing = false
+  const workerId = cluster.isWorker ? String(cluster.worker?.id ?? '') : undefined
   // Once shutdown starts, every answer closes its connection, so idle keep-alive
   // connections do not hold the server open until their timeout.
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
+    if (workerId !== undefined) reply.header('x-verdict-worker', workerId)
     done(null, payload)
   })
 
@@ -112,11 +121,21 @@ async function serve (config: Config): Promise<void> {
 async function supervise (count: number, config: Config): Promise<void> {
   let stopping = false
   const log = (msg: string): void => { process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg }) + '\n') }
+  const logger = primaryLog(config.server.logLevel)
   // Basic failures are counted here for all workers, so more workers do not mean more guesses.
   serveSharedThrottle(cluster, resolveAuthnConfig(config.authn).basic.rateLimit)
-  log(`starting ${count} workers`)
   serveClusterMetrics()
-  for (let i = 0; i < count; i++) cluster.fork()
+  // The policy source is read here, once, for every worker.
+  let fleet: Awaited<ReturnType<typeof startFleetPrimary>>
+  try {
+    fleet = await startFleetPrimary({ policy: config.policy, configured: count, log: logger })
+  } catch (err) {
+    logger.error({ err: { message: (err as Error).message } }, 'cannot read the policy source')
+    process.exit(1)
+  }
+  log(`starting ${count} workers`)
+  const fork = (): void => { cluster.fork({ [FLEET_ENV]: '1' }) }
+  for (let i = 0; i < count; i++) fork()
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -124,14 +143,16 @@ async function supervise (count: number, config: Config): Promise<void> {
       return
     }
     // A worker that dies unasked is replaced; its in-flight requests are lost,
-    // and the calling service sees a connection error (never an allow).
+    // and the calling service sees a connection error (never an allow). The
+    // replacement gets the fleet's bundle from the primary when it says HELLO.
     log(`worker ${worker.process.pid ?? '?'} exited (${signal ?? code}); starting another`)
-    cluster.fork()
+    fork()
   })
 
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return
     stopping = true
+    fleet.close()
     log(`${signal}: stopping workers (each finishes its requests in flight and flushes its decision log)`)
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal)
   }

@@ -16,7 +16,8 @@ export const POLICY_DEFAULTS = {
   maxDelaySeconds: 120,
   fetchTimeoutSeconds: 30,
   maxBundleBytes: 64 * 1024 * 1024,
-  reconcileIntervalMs: 3000
+  reconcileIntervalMs: 3000,
+  switchTimeoutMs: 30_000
 } as const
 
 const Seconds = { minimum: 0.01, maximum: 86400 }
@@ -89,6 +90,11 @@ export const PolicyConfigSchema = Type.Object({
   persistDir: Type.Optional(Type.String({
     minLength: 1,
     description: "a directory where the last activated bundle of `bundleUrl` is kept (OPA's `persist`): at start, while the bundle service is unreachable, that bundle is verified and served, and /health says so"
+  })),
+  switchTimeoutMs: Type.Optional(Type.Integer({
+    minimum: 100,
+    maximum: 600_000,
+    description: `with \`server.workers\` above 1: how long (ms) every worker gets to load a new policy before the switch is called off (nobody switches; \`/health\` is \`degraded\`); default ${POLICY_DEFAULTS.switchTimeoutMs}`
   }))
 }, { additionalProperties: false, description: 'where the policy comes from (a directory, a bundle file or a bundle URL) and the key bundles must be signed with' })
 

@@ -22,8 +22,9 @@ import { readBundle, type PolicyBundle } from '../bundle/bundle.js'
 import type { BundleVerification } from '../bundle/signatures.js'
 import { compilePolicies } from '../toolchain/compiler.js'
 import { POLICY_DEFAULTS } from './config.js'
-import { loadDecisionPolicy, type DecisionPolicy } from '../engine/policy.js'
+import { loadDecisionPolicy, type DecisionPolicy, type PolicyIdentity } from '../engine/policy.js'
 import type { BundleFetcher } from './remote.js'
+import { retire } from './retire.js'
 import { digestPolicySources } from './sources.js'
 
 export interface PolicySource {
@@ -74,17 +75,22 @@ export interface PolicyStoreEvents {
   failed: [PolicyFailedEvent]
 }
 
-export interface PolicyStore {
+/** What a store activates: a DecisionPolicy in a serving process; in a cluster's primary, the revision its workers switched to. */
+export interface Installed extends PolicyIdentity {
+  close?: () => Promise<void>
+}
+
+export interface SourceStore<P extends Installed> {
   readonly source: SourceKind
   readonly events: EventEmitter<PolicyStoreEvents>
-  current (): DecisionPolicy | undefined
+  current (): P | undefined
   status (): PolicyStatus
   /**
    * Reads the source and activates what it holds. Resolves with the active policy
    * (for a bundle URL answering 304: the one already active); rejects with the
    * reason when the load failed, the last good policy still active.
    */
-  load (): Promise<DecisionPolicy>
+  load (): Promise<P>
   /**
    * A policy directory: reads and digests its files and, when they are not the
    * active policy's, loads them. Never rejects; the outcome is in status().
@@ -94,6 +100,8 @@ export interface PolicyStore {
   /** Resolves once no load is running or queued. */
   idle (): Promise<void>
 }
+
+export type PolicyStore = SourceStore<DecisionPolicy>
 
 /** Files whose compile failed are compiled again, unchanged, at most this often (a failure may be the machine's, not the files'). */
 export const FAILED_SOURCES_RETRY_MS = 60_000
@@ -113,11 +121,19 @@ export function sourceKind (source: PolicySource): SourceKind {
 }
 
 export function createPolicyStore (source: PolicySource, options: StoreOptions = {}): PolicyStore {
+  return createSourceStore(source, options, async (bundle) => await loadDecisionPolicy(bundle, source.entrypoint, { isolate: {} }))
+}
+
+/**
+ * A store that reads its source and hands each new bundle to `install`, which
+ * resolves with what is then active or rejects (the last good one stays).
+ */
+export function createSourceStore<P extends Installed> (source: PolicySource, options: StoreOptions, install: (bundle: PolicyBundle) => Promise<P>): SourceStore<P> {
   const kind = sourceKind(source)
   const events = new EventEmitter<PolicyStoreEvents>()
   const maxBytes = source.maxBundleBytes ?? POLICY_DEFAULTS.maxBundleBytes
   const readOptions = options.verification ? { verification: options.verification } : {}
-  let active: DecisionPolicy | undefined
+  let active: P | undefined
   let activeVerified = false
   let loadedAt: string | undefined
   let lastError: string | undefined
@@ -190,20 +206,20 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
     return next
   }
 
-  async function attempt (fresh?: string): Promise<DecisionPolicy> {
+  async function attempt (fresh?: string): Promise<P> {
     try {
       const next = await readSource(fresh)
       if (!next) {
         lastError = undefined
-        return active as DecisionPolicy
+        return active as P
       }
       // The files are read again while the policy loads: if they changed while
       // OPA read them, this policy is still named by the files it started with,
       // the reading differs, and one more load follows.
       const after = next.sources !== undefined ? readDisk().catch(() => undefined) : undefined
-      const policy = await loadDecisionPolicy(next.bundle, source.entrypoint, { isolate: {} })
-      // The replaced policy's evaluation thread stops once the decisions it was asked are answered.
-      if (active !== undefined && active !== policy) active.close().catch(() => {})
+      const policy = await install(next.bundle)
+      // Requests that took the replaced policy before the swap still decide on it (retire.ts).
+      if (active !== undefined && active !== policy) retire(active)
       active = policy
       activeVerified = next.bundle.verified
       activeEtag = next.etag
@@ -226,11 +242,11 @@ export function createPolicyStore (source: PolicySource, options: StoreOptions =
     }
   }
 
-  let running: Promise<DecisionPolicy> | undefined
-  let queued: Promise<DecisionPolicy> | undefined
+  let running: Promise<P> | undefined
+  let queued: Promise<P> | undefined
 
   /** `fresh`: the directory's digest, just read (used only when the load starts at once). */
-  function load (fresh?: string): Promise<DecisionPolicy> {
+  function load (fresh?: string): Promise<P> {
     if (!running) {
       running = attempt(fresh).finally(() => { running = undefined })
       return running

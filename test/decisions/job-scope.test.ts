@@ -13,6 +13,17 @@ import { copyPolicies } from '../engine/helpers.js'
 
 const ACCOUNT = 'ACME||SVC_PROCORE'
 const job = (i: number): string => `J${String(i).padStart(4, '0')}`
+const jobsOf01 = (jobs: string[]): object => ({
+  kind: 'conditional',
+  filter: {
+    type: 'compound',
+    operator: 'and',
+    value: [
+      { type: 'field', field: 'JobCompCode', operator: 'eq', value: '01' },
+      { type: 'field', field: 'JobCode', operator: 'in', value: jobs }
+    ]
+  }
+})
 
 t.test('many jobs in overlapping groups', async (t) => {
   const dir = await copyPolicies(t)
@@ -48,33 +59,13 @@ t.test('many jobs in overlapping groups', async (t) => {
   t.equal(expected.length, 703, 'the fixture: 700 bulk jobs and 3 of PROCORE_SYNC')
   const collection = policy.evaluate(ask())
   t.equal(collection.allow, true, `collection allowed: ${JSON.stringify(collection.reasons)}`)
-  t.same(collection.rows, {
-    kind: 'conditional',
-    filter: {
-      type: 'compound',
-      operator: 'and',
-      value: [
-        { type: 'field', field: 'JobCompCode', operator: 'eq', value: '01' },
-        { type: 'field', field: 'JobCode', operator: 'in', value: expected }
-      ]
-    }
-  }, 'every held job once, sorted')
+  t.same(collection.rows, jobsOf01(expected), 'every held job once, sorted')
 
   const record = policy.evaluate(ask({ company: '01', job: job(450) }))
   t.equal(record.allow, true)
   t.same(record.reasons.map((r) => r.code), ['role_grants_action', 'job_in_group'])
   t.match(record.reasons[1]?.message, /group BULK1, BULK2$/, 'the groups that list the job, sorted')
-  t.same(record.rows, {
-    kind: 'conditional',
-    filter: {
-      type: 'compound',
-      operator: 'and',
-      value: [
-        { type: 'field', field: 'JobCompCode', operator: 'eq', value: '01' },
-        { type: 'field', field: 'JobCode', operator: 'in', value: [job(450)] }
-      ]
-    }
-  }, "a record's answer names its own job only")
+  t.same(record.rows, jobsOf01([job(450)]), "a record's answer names its own job only")
 
   const outside = policy.evaluate(ask({ company: '01', job: job(700) }))
   t.equal(outside.allow, false, 'a job no group lists is denied')
