@@ -2,7 +2,7 @@
 // synchronous, so only a thread of its own can be stopped when it runs too long.
 // At boot it loads the WASM and the data, checks the entrypoint and, when asked,
 // lists the endpoints the data names (so the main thread never parses the data).
-// For each { id, input } (JSON text) it answers { id, result } — the result set
+// For each { id, input } (JSON text, several in a message) it answers { id, result } — the result set
 // as the JSON text the WASM wrote, transferred, never parsed here — or { id, error }.
 //
 // The thread runs this function's own text as a plain script (eval, no
@@ -107,13 +107,17 @@ export function evaluatorThread (listEndpoints: Lister): void {
   // functions when first called): the first decision asked is not the one to pay.
   try { evaluate(encoder.encode('{}')) } catch { /* its answer does not matter */ }
 
-  port.on('message', (message: { id: number, input: Uint8Array }) => {
-    try {
-      if (!(message.input instanceof Uint8Array)) throw new Error('the input is not JSON text in a Uint8Array')
-      const result = evaluate(message.input)
-      boot.replies.postMessage({ id: message.id, result }, [result])
-    } catch (thrown) {
-      boot.replies.postMessage({ id: message.id, error: text(thrown) })
+  // Each message is a batch of decisions; each is answered as soon as it is
+  // made (the parent's deadline clock moves on to the next one then).
+  port.on('message', (batch: Array<{ id: number, input: Uint8Array }>) => {
+    for (const message of batch) {
+      try {
+        if (!(message.input instanceof Uint8Array)) throw new Error('the input is not JSON text in a Uint8Array')
+        const result = evaluate(message.input)
+        boot.replies.postMessage({ id: message.id, result }, [result])
+      } catch (thrown) {
+        boot.replies.postMessage({ id: message.id, error: text(thrown) })
+      }
     }
   })
 }

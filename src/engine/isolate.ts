@@ -132,18 +132,31 @@ export async function startIsolatedEvaluator (wasm: Uint8Array, data: Uint8Array
     ready.catch((err: unknown) => { for (const job of queue.splice(0)) job.reject(err) })
   }
 
+  // The queued decisions go in one message (each message wakes the thread).
   function pump (): void {
     if (worker === undefined) return
+    const batch: Array<{ id: number, input: Uint8Array }> = []
     while (sent.length < IN_FLIGHT) {
       const job = queue.shift()
       if (job === undefined) break
       job.id = ++nextId
       sent.push(job)
       if (sent.length === 1) arm()
-      // Copied, not transferred: a decision sent behind a timed-out one is sent again.
-      worker.postMessage({ id: job.id, input: job.input })
+      batch.push({ id: job.id, input: job.input })
     }
+    // Copied, not transferred: a decision sent behind a timed-out one is sent again.
+    if (batch.length > 0) worker.postMessage(batch)
     if (closing && sent.length === 0 && queue.length === 0) finish()
+  }
+
+  // While the thread is busy, decisions asked meanwhile wait for the end of
+  // this turn of the event loop and go together; an idle thread gets one at once.
+  let pumpSoon = false
+  function schedule (): void {
+    if (sent.length === 0) { pump(); return }
+    if (pumpSoon) return
+    pumpSoon = true
+    setImmediate(() => { pumpSoon = false; pump() })
   }
 
   // Closing is graceful: decisions already asked (a request that took the policy
@@ -169,7 +182,7 @@ export async function startIsolatedEvaluator (wasm: Uint8Array, data: Uint8Array
       if (closed) return Promise.reject(new PolicyEvaluationError('the evaluator is closed'))
       return new Promise((resolve, reject) => {
         queue.push({ input, resolve, reject })
-        pump()
+        schedule()
       })
     },
     async close () {
