@@ -45,8 +45,10 @@ export interface Workers {
   close: () => Promise<void>
 }
 
-/** Starts the process with `policy` (YAML flow mapping text) and waits until both workers serve one revision. */
-export async function startWorkers (dir: string, policy: string): Promise<Workers> {
+const bothServing = (h: Health): boolean => h.fleet?.workers === 2 && h.fleet.agree
+
+/** Starts the process with `policy` (YAML flow mapping text) and waits until `until` (by default: both workers serve one revision). */
+export async function startWorkers (dir: string, policy: string, until: (h: Health) => boolean = bothServing): Promise<Workers> {
   await writeDevSecrets(dir, [ACCOUNT])
   const secret = (await readFile(join(dir, 'credentials', secretFileName(ACCOUNT)), 'utf8')).trim()
   const configFile = join(dir, 'verdict.yaml')
@@ -73,10 +75,10 @@ export async function startWorkers (dir: string, policy: string): Promise<Worker
     }
   }
   try {
-    await waitFor('both workers serving one revision', async () => {
+    await waitFor('the workers to start', async () => {
       if (proc.child.exitCode !== null) throw new Error(`the server exited:\n${proc.output()}`)
       const h = await health().catch(() => undefined)
-      return h?.fleet?.workers === 2 && h.fleet.agree ? h : undefined
+      return h !== undefined && until(h) ? h : undefined
     }, 90_000)
   } catch (err) {
     await close()
