@@ -2,6 +2,7 @@
 // plus small helpers the decision-log tests share.
 import { readFile } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
+import type { Decision } from '../../src/contract/wire.js'
 import { build } from '../helpers/build.js'
 
 export async function buildLoggingApp (opts: { authn?: Record<string, unknown>, decisionLogs: Record<string, unknown> }): Promise<FastifyInstance> {
@@ -15,3 +16,19 @@ export async function readEvents (path: string): Promise<Array<Record<string, an
 }
 
 export const jcjobList = { request: { method: 'GET', path: '/cmictest/jc-rest-api/rest/1/jcjob', query: { limit: '100' } } }
+
+/** A 401 decision (no credential) for tests that record decisions without the app. */
+export function refusedDecision (id = 'd-1', extra: Record<string, unknown> = {}): Decision {
+  return {
+    decision_id: id,
+    allow: false,
+    status: 401,
+    principal: null,
+    action: 'retrieve',
+    endpoint: { module: 'jc', resource: 'jcjob' },
+    reasons: [{ layer: 'authentication', code: 'credential_missing', message: 'no credential' }],
+    rows: { kind: 'none' },
+    policy: { revision: 'r1', digest: 'sha256:abc' },
+    ...extra
+  } as Decision
+}

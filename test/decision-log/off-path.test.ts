@@ -14,6 +14,7 @@ import { createDecisionLog } from '../../src/decision-log/index.js'
 import { PendingBatch } from '../../src/decision-log/pending.js'
 import { BoundedQueue } from '../../src/decision-log/queue.js'
 import { FileSink } from '../../src/decision-log/sinks/file.js'
+import { refusedDecision } from './app.js'
 
 const log = { info () {}, warn () {}, error () {} } as unknown as FastifyBaseLogger
 const request = { raw: {}, log, ip: '10.0.0.7', id: 'req-1' } as unknown as FastifyRequest
@@ -21,19 +22,10 @@ const asked = { request: { method: 'GET', path: '/cmictest/jc-rest-api/rest/1/jc
 const nextTurn = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
 
 function decision (id: string, onRowsRead?: () => void): Decision {
-  const d = {
-    decision_id: id,
-    allow: false,
-    status: 401,
-    principal: null,
-    action: 'retrieve',
-    endpoint: { module: 'jc', resource: 'jcjob' },
-    reasons: [{ layer: 'authentication', code: 'credential_missing', message: 'no credential' }],
-    policy: { revision: 'r1', digest: 'sha256:abc' }
-  }
+  const d = refusedDecision(id)
   // `rows` is read only to build the event: the getter tells when that happens.
   Object.defineProperty(d, 'rows', { enumerable: true, get () { onRowsRead?.(); return { kind: 'none' } } })
-  return d as unknown as Decision
+  return d
 }
 
 async function tempDir (t: { teardown: (fn: () => unknown) => void }): Promise<string> {

@@ -6,23 +6,13 @@ import t from 'tap'
 import { createDecisionLog } from '../../src/decision-log/index.js'
 import { parseConfig } from '../../src/config.js'
 import type { Decision, DecisionRequest } from '../../src/contract/wire.js'
+import { refusedDecision } from './app.js'
 
 const errors: unknown[] = []
 const log = { info () {}, warn () {}, error (obj: unknown) { errors.push(obj) } } as unknown as FastifyBaseLogger
 const request = { raw: {}, log, ip: '10.0.0.7', id: 'req-9' } as unknown as FastifyRequest
 const asked = (body: unknown): DecisionRequest => body as DecisionRequest
-const decision = (resource?: unknown): Decision => ({
-  decision_id: 'd-1',
-  allow: false,
-  status: 401,
-  principal: null,
-  action: 'retrieve',
-  endpoint: { module: 'jc', resource: 'jcjob' },
-  reasons: [{ layer: 'authentication', code: 'credential_missing', message: 'no credential' }],
-  rows: { kind: 'none' },
-  policy: { revision: 'r1', digest: 'sha256:abc' },
-  ...(resource !== undefined ? { extra: resource } : {})
-}) as Decision
+const decision = (resource?: unknown): Decision => refusedDecision('d-1', resource !== undefined ? { extra: resource } : {})
 
 t.test('an event that cannot be serialized is counted, not thrown', async (t) => {
   const out = new PassThrough()
