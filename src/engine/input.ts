@@ -53,10 +53,13 @@ const quoted = (path: string): string => JSON.stringify(path.slice(0, 200))
  * PATH_UNKNOWN for an `env` or `version` the deployment does not serve.
  */
 export function endpointOf (path: string, vocabulary: PathVocabulary = DEFAULT_PATH_VOCABULARY): Endpoint {
-  const flaw = nonCanonical(path)
-  if (flaw !== undefined) throw new PathNotCanonicalError(quoted(path), flaw)
+  // A path API_PATH matches is canonical (its characters, no empty segment, dots
+  // only inside the id): the segment checks run only to word a refusal.
   const m = API_PATH.exec(path)
-  if (!m) throw new PathNotApiError(quoted(path))
+  if (!m) {
+    const flaw = nonCanonical(path)
+    throw flaw !== undefined ? new PathNotCanonicalError(quoted(path), flaw) : new PathNotApiError(quoted(path))
+  }
   const [, env, module, version, resource, id] = m as unknown as [string, string, string, string, string, string | undefined]
   if (id !== undefined && id.length > MAX_ID_LENGTH) throw new PathNotApiError(quoted(path))
   if (!vocabulary.envs.includes(env)) {

@@ -135,3 +135,20 @@ t.test('the engine refuses what it cannot read before evaluating', async (t) => 
   const wellFormed = { ...basic, subject: 'ACME||SVC_PAYROLL', roles: [] }
   await t.rejects(decide(policy, { ok: true, principal: wellFormed }, parsed({ request }, 'apvoucher')), { code: 'PATH_UNKNOWN' }, 'an endpoint the data does not name')
 })
+
+t.test('a path the API grammar accepts is canonical (endpointOf checks the segments only to word a refusal)', async (t) => {
+  let seed = 7
+  const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  const pieces = ['/', '.', '..', 'a', 'Z9', '_', '-', '~', '%2e', '\\', ';', 'jc', '-rest-api', '/rest/', '1', 'jcjob', '', '//']
+  const vocabulary = { envs: ['cmicprod', 'x'], versions: ['1'] }
+  let accepted = 0
+  for (let i = 0; i < 20_000; i++) {
+    let path = random() < 0.5 ? '/cmicprod/jc-rest-api/rest/1/jcjob' : '/x/jc-rest-api/rest/1/a'
+    const extra = Math.floor(random() * 4)
+    for (let k = 0; k < extra; k++) path += pieces[Math.floor(random() * pieces.length)]
+    try { endpointOf(path, vocabulary) } catch { continue }
+    accepted++
+    if (nonCanonical(path) !== undefined) t.fail(`accepted a path that is not canonical: ${path}`)
+  }
+  t.ok(accepted > 100, `${accepted} accepted paths checked`)
+})

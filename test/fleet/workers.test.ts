@@ -6,7 +6,9 @@
 // the workers recorded it (their activation moments, in /health's lastSwitch).
 // Then a worker that cannot prepare (stopped with SIGSTOP) holds the switch
 // back: nobody switches, /health is degraded with the reason, and the next
-// change switches both.
+// change switches both. Last, a worker killed while the primary waits for it to
+// prepare is left out: the switch goes on with the other, and the replacement
+// worker is given the new policy when it says HELLO.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
@@ -131,4 +133,36 @@ t.test('a worker that cannot prepare holds the switch back: nobody switches, /he
   }, 60_000)
   t.not(recovered.fleet?.digest, from, 'a new policy')
   t.same(recovered.fleet?.serving.map((s) => s.digest), [recovered.fleet?.digest, recovered.fleet?.digest], 'both workers serve it')
+})
+
+t.test('a worker that dies while preparing is left out; the switch goes on, its replacement gets the new policy', async (t) => {
+  const before = await waitFor('a fleet that agrees', async () => {
+    const h = await workers.health().catch(() => undefined)
+    return h?.fleet?.agree === true && h.fleet.workers === 2 && h.status === 'ready' ? h : undefined
+  }, 60_000)
+  const from = before.fleet?.digest as string
+  const doomed = before.fleet?.serving[0] as { worker: number, pid: number }
+  const survivor = before.fleet?.serving[1]?.worker as number
+  // Stopped, it cannot answer PREPARE; killed while the primary waits for it.
+  process.kill(doomed.pid, 'SIGSTOP')
+  await mark(4)
+  // Asked with a short timeout: a connection handed to the stopped worker hangs,
+  // and the kill must come within the switch timeout (3 s).
+  await waitFor('the switch waiting for the stopped worker', async () => {
+    const h = await workers.health(300).catch(() => undefined)
+    return h?.fleet?.switching === true ? h : undefined
+  }, 30_000)
+  process.kill(doomed.pid, 'SIGKILL')
+  const after = await waitFor('the switch done and a replacement serving', async () => {
+    const h = await workers.health().catch(() => undefined)
+    const f = h?.fleet
+    return f?.lastSwitch?.digest !== from && f?.lastSwitch?.outcome === 'activated' && f.workers === 2 && f.agree ? h : undefined
+  }, 60_000)
+  const f = after.fleet
+  t.equal(f?.lastSwitch?.workers, 2, 'both workers were asked to prepare')
+  t.not(f?.digest, from, 'the fleet switched to the new policy')
+  t.notOk(f?.serving.some((s) => s.pid === doomed.pid), 'the dead worker is gone')
+  t.ok(f?.serving.some((s) => s.worker === survivor && s.digest === f.digest), 'the survivor serves the new policy')
+  t.ok(f?.serving.some((s) => s.worker !== survivor && s.digest === f.digest), 'the replacement serves the new policy')
+  t.equal(after.status, 'ready')
 })

@@ -41,7 +41,7 @@ export interface Workers {
   process: ServerProcess
   authorization: string
   /** /health from whichever worker answers (a new connection each time). */
-  health: () => Promise<Health>
+  health: (timeoutMs?: number) => Promise<Health>
   close: () => Promise<void>
 }
 
@@ -62,8 +62,8 @@ export async function startWorkers (dir: string, policy: string): Promise<Worker
   ].join('\n'))
   const proc = startProcess([SERVER_ENTRY], { VERDICT_CONFIG: configFile })
   const base = `http://127.0.0.1:${port}`
-  const health = async (): Promise<Health> => {
-    const res = await fetch(`${base}/health`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(3000) })
+  const health = async (timeoutMs = 3000): Promise<Health> => {
+    const res = await fetch(`${base}/health`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(timeoutMs) })
     return await res.json() as Health
   }
   const close = async (): Promise<void> => {
