@@ -8,6 +8,7 @@
 // A bad credential, an untrusted token or an IdP outage is an `ok: false`
 // decision (fail closed), never an exception or a 5xx.
 import cluster from 'node:cluster'
+import type { Stats } from 'node:fs'
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
@@ -22,7 +23,7 @@ import type { AuthnResult } from './principal.js'
 import { localThrottleStore, type ThrottleStore } from './rate-limit.js'
 import { ipcThrottleStore } from './throttle-ipc.js'
 import { createSecretStore, loadPepper, loadSecretsFile, SecretsError, type SecretStore, type digestSecret } from './secrets.js'
-import { watchSecretsFile, type FileWatch } from './secrets-watch.js'
+import { statBeforeRead, watchSecretsFile, type FileWatch } from './secrets-watch.js'
 
 export type { AuthnResult, Principal } from './principal.js'
 export type { AuthnFailure, FailureCode } from './failures.js'
@@ -83,6 +84,8 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
   const throttle = deps.throttle ?? (cluster.isWorker
     ? ipcThrottleStore(config.basic.rateLimit, process, now)
     : localThrottleStore(config.basic.rateLimit, now))
+  const secretsFile = deps.secrets === undefined ? config.basic.secretsFile : undefined
+  const loadedStat = secretsFile !== undefined ? await statBeforeRead(secretsFile) : undefined
   const basic = new BasicAuthenticator(config.basic, {
     store: deps.secrets ?? await loadSecretStore(config, deps.env),
     counters,
@@ -90,7 +93,7 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
     now,
     ...(deps.digest !== undefined ? { digest: deps.digest } : {})
   })
-  const secretsWatch = deps.secrets === undefined ? followSecretsFile(config, basic, counters, deps) : undefined
+  const secretsWatch = secretsFile !== undefined ? followSecretsFile(secretsFile, loadedStat, config, basic, counters, deps) : undefined
   const trustedProxies = toBlockList(config.trustedProxies)
 
   async function dispatch (request: AuthnRequest): Promise<AuthnResult> {
@@ -147,9 +150,9 @@ export async function createAuthenticator (config: AuthnConfig, deps: Authentica
  * valid until it is fixed, rather than keeping accounts the operator may have
  * just removed.
  */
-function followSecretsFile (config: AuthnConfig, basic: BasicAuthenticator, counters: AuthnCounters, deps: AuthenticatorDeps): FileWatch | undefined {
-  const path = config.basic.secretsFile
-  if (path === undefined) return undefined
+function followSecretsFile (
+  path: string, loadedStat: Stats | undefined, config: AuthnConfig, basic: BasicAuthenticator, counters: AuthnCounters, deps: AuthenticatorDeps
+): FileWatch {
   return watchSecretsFile(path, config.basic.secretsCheckIntervalMs, async () => {
     try {
       const store = await loadSecretStore(config, deps.env)
@@ -164,7 +167,7 @@ function followSecretsFile (config: AuthnConfig, basic: BasicAuthenticator, coun
     }
     // Counted once the new secrets (or none) are in force.
     counters.secretsReloads++
-  })
+  }, loadedStat)
 }
 
 export interface AuthnPluginOptions {

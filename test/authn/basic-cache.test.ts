@@ -9,6 +9,7 @@ import { stringify } from 'yaml'
 import { VerifiedBasicCache } from '../../src/authn/basic-cache.js'
 import { ExpiringCache } from '../../src/authn/expiring-cache.js'
 import { createSecretStore, digestSecret, hashSecret, type SecretRecord } from '../../src/authn/secrets.js'
+import { statBeforeRead, watchSecretsFile } from '../../src/authn/secrets-watch.js'
 import { build } from '../helpers/build.js'
 import { basic, buildApp } from './fixtures/app.js'
 
@@ -181,4 +182,24 @@ t.test('a secrets file change is seen at once: removed accounts and changed secr
   await reloaded(fixed)
   t.not(await decide(PAYROLL, NEW_SECRET), 401, 'a fixed file is taken again')
   t.match(await readFile(secretsFile, 'utf8'), PAYROLL)
+})
+
+t.test('a file changed between its first read and the start of watching is reloaded at once', async (t) => {
+  const path = join(t.testdir(), 'secrets.yaml')
+  await writeFile(path, 'a: 1\n')
+  const loaded = await statBeforeRead(path)
+  await writeSecrets(path, {})
+  // An interval far longer than the test: only the start-up comparison can call reload.
+  const reloaded = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { resolve(false) }, 5000)
+    const watch = watchSecretsFile(path, 60_000, async () => { clearTimeout(timer); resolve(true) }, loaded)
+    t.teardown(() => { watch.close() })
+  })
+  t.ok(reloaded, 'reloaded without waiting for the next change')
+
+  let unchanged = 0
+  const quiet = watchSecretsFile(path, 60_000, async () => { unchanged++ }, await statBeforeRead(path))
+  t.teardown(() => { quiet.close() })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(unchanged, 0, 'an unchanged file is not read again')
 })
