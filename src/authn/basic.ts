@@ -3,8 +3,10 @@
 // not, and compares equal-length digests in constant time; failures are
 // throttled per (account, client address) and per client address with a
 // growing delay (rate-limit.ts), never by locking the account. A verified
-// credential is remembered for a short while (basic-cache.ts); the throttle is
-// still asked first, so a remembered success does not get past a wait.
+// credential is remembered for a short while (basic-cache.ts) and a cache hit
+// is answered without asking the throttle (see check()). Concurrent checks of
+// the same header from the same client share one attempt, so one right
+// credential never holds more than one pending "failure" in the throttle.
 import { timingSafeEqual } from 'node:crypto'
 import { VerifiedBasicCache } from './basic-cache.js'
 import type { BasicConfig } from './config.js'
@@ -34,6 +36,8 @@ export function parseBasicCredential (encoded: string): BasicCredential {
   return { ok: true, username, secret: decoded.slice(colon + 1) }
 }
 
+type Outcome = { ok: true, generation: number } | { ok: false, code: 'basic_invalid_credentials' | 'basic_rate_limited', generation: number }
+
 export interface BasicAuthenticatorDeps {
   store: SecretStore
   counters: AuthnCounters
@@ -51,6 +55,8 @@ export class BasicAuthenticator {
   private store: SecretStore
   /** bumped by every store replacement; a check that spans one starts over */
   private generation = 0
+  /** checks in progress, by cache key and client address (see check()) */
+  private readonly inFlight = new Map<string, Promise<Outcome>>()
 
   constructor (config: BasicConfig, private readonly deps: BasicAuthenticatorDeps) {
     this.digest = deps.digest ?? digestSecret
@@ -88,26 +94,68 @@ export class BasicAuthenticator {
     const credential = parseBasicCredential(encoded)
     if (!credential.ok) return credential
     const { username, secret } = credential
-
-    // A throttled client is refused unchecked; otherwise the attempt is
-    // counted as a failure before hashing, so a burst of parallel guesses
-    // cannot all slip past the limit while their hashes are computed.
-    if (await this.deps.throttle.begin(username, client) > 0) return failure('basic_rate_limited')
-
     // The key covers the whole credential, so a cached entry proves this
     // username with this secret; a wrong secret is a different key (a miss).
     const key = this.cache.keyOf(encoded)
-    if (this.cache.get(key, this.now()) === username) {
-      this.deps.counters.basicCacheHits++
-    } else {
-      this.deps.counters.basicCacheMisses++
-      if (!await this.verify(username, secret, key)) return failure('basic_invalid_credentials')
+    for (;;) {
+      // A cache hit is answered without asking the throttle, even for a client
+      // the throttle is holding back for this account. The throttle exists to
+      // stop guessing, and a hit is not a guess: only a verified success is
+      // stored (under a keyed HMAC of the exact header, emptied on every
+      // secrets reload), so a hit proves the caller holds the right secret and
+      // tells it nothing it did not know. Refusing it would only refuse the
+      // legitimate callers that share an address (NAT, gateway, connection
+      // pool) with someone guessing. A hit does NOT report a success either:
+      // that would erase the (account, client) failures and hand a guesser
+      // behind the same address a fresh allowance with every legitimate
+      // request. Misses, i.e. every wrong secret, go through the throttle.
+      if (this.cache.get(key, this.now()) === username) {
+        this.deps.counters.basicCacheHits++
+        return accepted(username)
+      }
+      // Requests with the identical header from the same client while one is
+      // being checked wait for that check instead of starting their own: each
+      // attempt counts as a failure until it succeeds (rate-limit.ts), so a
+      // pool of N parallel requests with the right secret would otherwise hold
+      // N pending failures and be refused. Identical headers are one guess, so
+      // joining loses no count. The client is part of the key because the
+      // outcome includes that client's throttle: another address must neither
+      // inherit a throttled client's refusal nor have its guess answered
+      // without being counted against it.
+      const flightKey = `${key}\u0000${client}`
+      let flight = this.inFlight.get(flightKey)
+      if (flight === undefined) {
+        const started = this.attempt(username, secret, key, client)
+        flight = started
+        this.inFlight.set(flightKey, started)
+        const settled = (): void => { if (this.inFlight.get(flightKey) === started) this.inFlight.delete(flightKey) }
+        started.then(settled, settled)
+      }
+      const outcome = await flight
+      // Decided under secrets that have since been replaced: start over, so a
+      // request that joined a check begun before a reload is answered by the
+      // new secrets (the check itself already re-verifies on a reload; this
+      // covers a reload between its answer and this request resuming).
+      if (outcome.generation !== this.generation) continue
+      return outcome.ok ? accepted(username) : failure(outcome.code)
     }
+  }
+
+  /**
+   * One throttled check. A throttled client is refused unchecked; otherwise
+   * the attempt is counted as a failure before hashing, so a burst of
+   * parallel guesses cannot all slip past the limit while their hashes are
+   * computed, and taken back when it succeeds.
+   */
+  private async attempt (username: string, secret: string, key: string, client: string): Promise<Outcome> {
+    if (await this.deps.throttle.begin(username, client) > 0) {
+      return { ok: false, code: 'basic_rate_limited', generation: this.generation }
+    }
+    this.deps.counters.basicCacheMisses++
+    const generation = await this.verify(username, secret, key)
+    if (generation === undefined) return { ok: false, code: 'basic_invalid_credentials', generation: this.generation }
     this.deps.throttle.succeeded(username, client)
-    return {
-      ok: true,
-      principal: makePrincipal({ method: 'basic', idp: 'basic', subject: username, erp_user: username, roles: [], scopes: [] })
-    }
+    return { ok: true, generation }
   }
 
   /**
@@ -115,9 +163,10 @@ export class BasicAuthenticator {
    * check ends: if they were replaced while the hash ran, it runs again
    * against the new ones, so a verification begun under the old secrets can
    * neither answer nor be cached after a reload. A success is cached under
-   * `key` in the same step as that last look at the secrets.
+   * `key` in the same step as that last look at the secrets. Returns the
+   * generation of the secrets that verified it, undefined when refused.
    */
-  private async verify (username: string, secret: string, key: string): Promise<boolean> {
+  private async verify (username: string, secret: string, key: string): Promise<number | undefined> {
     for (;;) {
       const { store, generation } = this
       const known = store.records.get(username)
@@ -128,9 +177,16 @@ export class BasicAuthenticator {
       // Digest lengths match by construction; guard anyway, since
       // timingSafeEqual throws on unequal lengths.
       const matches = actual.length === expected.length && timingSafeEqual(actual, expected)
-      if (known === undefined || !matches) return false
+      if (known === undefined || !matches) return undefined
       this.cache.remember(key, username, this.now())
-      return true
+      return generation
     }
+  }
+}
+
+function accepted (username: string): AuthnResult {
+  return {
+    ok: true,
+    principal: makePrincipal({ method: 'basic', idp: 'basic', subject: username, erp_user: username, roles: [], scopes: [] })
   }
 }

@@ -102,8 +102,10 @@ t.test('failures bring a growing delay for that account from that client, never 
   offsetMs = 6000
   t.match(await app.authenticate(basic(PAYROLL, 'guess-6', attacker)), { code: 'basic_rate_limited' }, 'then 4 s')
   offsetMs = 7000
-  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, attacker)), { ok: true }, 'the right secret after the wait works')
-  t.match(await app.authenticate(basic(PAYROLL, 'typo', attacker)), { code: 'basic_invalid_credentials' }, 'and a success forgets the failures')
+  t.match(await app.authenticate(basic(PAYROLL, PAYROLL_SECRET, attacker)), { ok: true }, 'the right secret works (cached: the service proved it)')
+  t.match(await app.authenticate(basic(PAYROLL, 'typo', attacker)), { code: 'basic_invalid_credentials' }, 'the 4 s wait is over: one more guess is checked')
+  t.match(await app.authenticate(basic(PAYROLL, 'typo-2', attacker)), { code: 'basic_rate_limited' },
+    'the cache hit did not forget the failures: the wait grows on')
 })
 
 t.test('100 wrong secrets from one client behind a trusted proxy throttle only that client', async (t) => {
@@ -131,8 +133,14 @@ t.test('100 wrong secrets from one client behind a trusted proxy throttle only t
     if (r.ok) accepted++
   }
   t.equal(accepted, 251, 'all 251 valid requests from other clients behind the same gateway succeed')
-  t.match(await app.authenticate(via(PAYROLL, PAYROLL_SECRET, '203.0.113.9')), { ok: false, code: 'basic_rate_limited' },
+  t.match(await app.authenticate(via(PAYROLL, 'wrong-100', '203.0.113.9')), { ok: false, code: 'basic_rate_limited' },
     'the throttled client is still refused, with a clear code')
+  // The right secret is in the verified-credential cache by now: a hit is not
+  // a guess, so it is accepted even from the throttled client (basic.ts says why).
+  t.match(await app.authenticate(via(PAYROLL, PAYROLL_SECRET, '203.0.113.9')), { ok: true },
+    'the already verified right secret is accepted from the throttled client')
+  t.match(await app.authenticate(via(PAYROLL, 'wrong-101', '203.0.113.9')), { ok: false, code: 'basic_rate_limited' },
+    'without resetting its failures')
 
   // X-Forwarded-For from a peer that is not a trusted proxy is not believed:
   // a new forged address per attempt does not buy new guesses.
