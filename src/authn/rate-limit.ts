@@ -9,6 +9,11 @@
 // attempt must wait `delaySec`, and every further failure doubles the wait up
 // to `maxDelaySec`. An attempt made while waiting is refused unchecked and
 // does not count. Counts are forgotten `windowSec` after the last failure.
+//
+// Only checks come here: a credential already verified (basic-cache.ts) is not
+// a guess and is answered without asking, and requests with the identical
+// header from one client share one attempt (basic.ts), so a pool sending the
+// right secret in parallel holds one pending failure, not one per request.
 export interface ThrottleConfig {
   maxFailures: number
   maxFailuresPerAddress: number
