@@ -6,12 +6,12 @@ import { request } from 'node:http'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { secretFileName, writeDevSecrets } from '../../src/cli/dev-secrets.js'
 import { POLICY_DIR } from '../helpers/app.js'
 import { wasmBuildArgs } from '../../src/toolchain/compiler.js'
 import { runOpa } from '../../src/toolchain/opa-cli.js'
-import { SERVER_ENTRY, startProcess } from '../server-process.js'
+import { SERVER_ENTRY, startProcess, type ServerProcess } from '../server-process.js'
 
 t.setTimeout(300_000)
 
@@ -38,7 +38,8 @@ function decide (base: string, authorization: string, forwardedFor: string): Pro
   })
 }
 
-t.test('two workers share one Basic failure limit', async (t) => {
+/** A real 2-worker process with one Basic account; `extra` is appended to the authn.basic mapping. */
+async function startCluster (t: Test, extra: string): Promise<{ base: string, secret: string, server: ServerProcess }> {
   const dir = await mkdtemp(join(tmpdir(), 'verdict-basic-cluster-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   await writeDevSecrets(dir, [ACCOUNT])
@@ -54,7 +55,7 @@ t.test('two workers share one Basic failure limit', async (t) => {
     'authn:',
     '  trustedProxies: [127.0.0.1]',
     `  basic: { secretsFile: ${JSON.stringify(join(dir, 'secrets.yaml'))}, pepperFile: ${JSON.stringify(join(dir, 'pepper'))},`,
-    '           rateLimit: { maxFailures: 4, delaySec: 60, maxDelaySec: 60 } }'
+    `           ${extra} }`
   ].join('\n'))
 
   const server = startProcess([SERVER_ENTRY], { VERDICT_CONFIG: configFile })
@@ -68,9 +69,18 @@ t.test('two workers share one Basic failure limit', async (t) => {
     ports = [...server.output().matchAll(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1] as string)
   }
   t.equal(ports.length, 2, 'two workers listening')
-  const base = `http://127.0.0.1:${ports[0] ?? '0'}`
+  return { base: `http://127.0.0.1:${ports[0] ?? '0'}`, secret, server }
+}
 
-  const basic = (s: string): string => 'Basic ' + Buffer.from(`${ACCOUNT}:${s}`).toString('base64')
+const basic = (s: string): string => 'Basic ' + Buffer.from(`${ACCOUNT}:${s}`).toString('base64')
+
+/** The workers that answered so far: each logs its own pid. */
+function answeringPids (server: ServerProcess): Set<string | undefined> {
+  return new Set([...server.output().matchAll(/"pid":(\d+)[^\n]*"msg":"request completed"/g)].map((m) => m[1]))
+}
+
+t.test('two workers share one Basic failure limit', async (t) => {
+  const { base, secret, server } = await startCluster(t, 'rateLimit: { maxFailures: 4, delaySec: 60, maxDelaySec: 60 }')
   const codes: string[] = []
   for (let i = 0; i < 12; i++) codes.push((await decide(base, basic(`wrong-${i}`), '203.0.113.50')).code ?? 'none')
   const checked = codes.filter((c) => c === 'basic_invalid_credentials').length
@@ -78,15 +88,56 @@ t.test('two workers share one Basic failure limit', async (t) => {
   t.same(codes.slice(4), Array(8).fill('basic_rate_limited'), 'every later attempt refused unchecked')
 
   t.match(await decide(base, basic(secret), '203.0.113.50'), { status: 401, code: 'basic_rate_limited' },
-    'the throttled client waits even with the right secret')
+    'the throttled client waits with the right secret not yet verified (not cached): it would be a check')
   for (let i = 0; i < 4; i++) {
     t.match(await decide(base, basic(secret), `198.51.100.${i}`), { status: 200 }, `another client (${i}) gets in`)
   }
 
-  // The requests really went to both workers: each logs its own pid.
-  const pids = new Set([...server.output().matchAll(/"pid":(\d+)[^\n]*"msg":"request completed"/g)].map((m) => m[1]))
-  t.equal(pids.size, 2, 'both workers answered')
-
+  t.equal(answeringPids(server).size, 2, 'both workers answered')
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)
 })
+
+// A gateway or a pool sending one account's right secret many times at once
+// from one address: each worker checks the header once (the others wait for
+// that check) and then answers from its cache, so the attempts counted as
+// pending failures in the primary never reach maxFailures.
+const N = 32
+for (const cached of [true, false]) {
+  const name = cached ? 'with the cache' : 'with the cache off'
+  const extra = `rateLimit: { maxFailures: 4, delaySec: 60, maxDelaySec: 60 }${cached ? '' : ', cache: { maxEntries: 0 }'}`
+  t.test(`${N} concurrent right requests from one address over two workers all get in (${name}); wrong ones are still limited`, async (t) => {
+    const { base, secret, server } = await startCluster(t, extra)
+    for (const round of ['cold', 'warm']) {
+      const results = await Promise.all(Array.from({ length: N }, async () => await decide(base, basic(secret), '203.0.113.60')))
+      const refused = results.filter((r) => r.status !== 200).map((r) => r.code)
+      t.same(refused, [], `${round}: all ${N} accepted`)
+    }
+    const guesses = await Promise.all(Array.from({ length: N }, async (_, i) => await decide(base, basic(`wrong-${i}`), '203.0.113.61')))
+    const codes = guesses.map((r) => r.code)
+    t.equal(codes.filter((c) => c === 'basic_invalid_credentials').length, 4, `${N} parallel guesses: 4 checked across both workers`)
+    t.equal(codes.filter((c) => c === 'basic_rate_limited').length, N - 4, 'the rest refused unchecked')
+
+    // A guesser behind the address of a pool that uses the right secret.
+    const mixed = await Promise.all(Array.from({ length: N }, async (_, i) =>
+      await decide(base, basic(i % 2 === 0 ? secret : `mixed-${i}`), '203.0.113.62')))
+    const right = mixed.filter((_, i) => i % 2 === 0).map((r) => r.status === 200 ? 'accepted' : r.code)
+    const wrong = mixed.filter((_, i) => i % 2 === 1).map((r) => r.status === 200 ? 'accepted' : r.code)
+    t.notOk(wrong.includes('accepted'), 'no guess accepted')
+    if (cached) {
+      // Verified once by each worker in the cold round: cache hits, which
+      // neither count as guesses nor erase the guesses counted.
+      t.same(right, Array(N / 2).fill('accepted'), 'a mix: the pool is served throughout')
+      t.ok(wrong.filter((c) => c === 'basic_invalid_credentials').length <= 4, `a mix: at most 4 guesses checked (${wrong.join(', ')})`)
+    } else {
+      // Without the cache each right request is a check again, refused while
+      // the address is throttled; each success also forgets the pair's
+      // failures (rate-limit.ts), so here the per-address limit is what bounds
+      // the guesses.
+      t.same(right.filter((c) => c !== 'accepted' && c !== 'basic_rate_limited'), [], 'a mix: the pool is accepted or told to wait, never refused as wrong')
+    }
+    t.equal(answeringPids(server).size, 2, 'both workers answered')
+    server.child.kill('SIGTERM')
+    t.equal(await server.exited, 0)
+  })
+}
