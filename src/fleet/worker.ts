@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events'
 import { loadDecisionPolicy, type DecisionPolicy } from '../engine/policy.js'
 import type { PersistedState } from '../lifecycle/persist.js'
 import { retire } from '../lifecycle/retire.js'
-import type { PolicyStatus, PolicyStore, PolicyStoreEvents, SourceKind } from '../lifecycle/store.js'
+import { deadline, type PolicyStatus, type PolicyStore, type PolicyStoreEvents, type SourceKind } from '../lifecycle/store.js'
 import { fromWire, isFleetMessage, MSG, preciseNow, type FleetView, type SourceReport, type ToPrimary, type ToWorker, type WireBundle } from './protocol.js'
 
 export interface FedStore extends PolicyStore {
@@ -24,7 +24,7 @@ export interface FedStore extends PolicyStore {
 
 type Send = (message: ToPrimary) => void
 
-export function createFedStore (kind: SourceKind, entrypoint: string, send: Send = (m) => { process.send?.(m) }): FedStore {
+export function createFedStore (kind: SourceKind, entrypoint: string, evaluationDeadlineMs?: number, send: Send = (m) => { process.send?.(m) }): FedStore {
   const events = new EventEmitter<PolicyStoreEvents>()
   let active: DecisionPolicy | undefined
   let activeSwitch = 0
@@ -41,7 +41,7 @@ export function createFedStore (kind: SourceKind, entrypoint: string, send: Send
   const views = new Map<number, (view: FleetView) => void>()
 
   const load = async (wire: WireBundle): Promise<DecisionPolicy> => {
-    const p = loadDecisionPolicy(fromWire(wire), entrypoint, { isolate: {} })
+    const p = loadDecisionPolicy(fromWire(wire), entrypoint, { isolate: deadline(evaluationDeadlineMs) })
     loading.add(p)
     try {
       return await p

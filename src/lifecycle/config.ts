@@ -4,6 +4,7 @@
 // defaults of its own, so a parsed config shows what the operator wrote;
 // POLICY_DEFAULTS are applied where the values are used.
 import { Type, type Static } from '@sinclair/typebox'
+import { DEFAULT_EVALUATION_DEADLINE_MS } from '../engine/isolate.js'
 
 /** JWS algorithms a bundle signature may use: asymmetric only, so a public key can never act as an HMAC secret. */
 export const SIGNATURE_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const
@@ -17,7 +18,8 @@ export const POLICY_DEFAULTS = {
   fetchTimeoutSeconds: 30,
   maxBundleBytes: 64 * 1024 * 1024,
   reconcileIntervalMs: 3000,
-  switchTimeoutMs: 30_000
+  switchTimeoutMs: 30_000,
+  evaluationDeadlineMs: DEFAULT_EVALUATION_DEADLINE_MS
 } as const
 
 const Seconds = { minimum: 0.01, maximum: 86400 }
@@ -90,6 +92,11 @@ export const PolicyConfigSchema = Type.Object({
   persistDir: Type.Optional(Type.String({
     minLength: 1,
     description: "a directory where the last activated bundle of `bundleUrl` is kept (OPA's `persist`): at start, while the bundle service is unreachable, that bundle is verified and served, and /health says so"
+  })),
+  evaluationDeadlineMs: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 60_000,
+    description: `how long (ms) one decision may evaluate before it is answered 503 \`EVALUATION_TIMEOUT\` (never an allow) and the evaluation thread is replaced, so one costly decision cannot stall the others; the clock is the decision's own wall time in the thread, so on a machine starved of CPU ordinary decisions can reach it too; default ${POLICY_DEFAULTS.evaluationDeadlineMs}`
   })),
   switchTimeoutMs: Type.Optional(Type.Integer({
     minimum: 100,

@@ -52,7 +52,7 @@ async function boundedWait (first: Promise<unknown>): Promise<void> {
 export default fp<EngineOptions>(async (fastify, opts) => {
   const config = opts.policy
   if (isFedWorker()) {
-    const store = createFedStore(sourceKind(config), config.entrypoint)
+    const store = createFedStore(sourceKind(config), config.entrypoint, config.evaluationDeadlineMs)
     fastify.decorate('policy', store)
     fastify.decorate('policyPersistence', () => store.persistence())
     fastify.decorate('policyFleet', async () => await store.fleetView())

@@ -36,6 +36,8 @@ export interface PolicySource {
   bundleUrl?: string
   entrypoint: string
   maxBundleBytes?: number
+  /** Per-decision evaluation deadline in ms (src/engine/isolate.ts); its default when unset. */
+  evaluationDeadlineMs?: number
 }
 
 export type SourceKind = 'dir' | 'file' | 'url'
@@ -121,7 +123,7 @@ export function sourceKind (source: PolicySource): SourceKind {
 }
 
 export function createPolicyStore (source: PolicySource, options: StoreOptions = {}): PolicyStore {
-  return createSourceStore(source, options, async (bundle) => await loadDecisionPolicy(bundle, source.entrypoint, { isolate: {} }))
+  return createSourceStore(source, options, async (bundle) => await loadDecisionPolicy(bundle, source.entrypoint, { isolate: deadline(source.evaluationDeadlineMs) }))
 }
 
 /**
@@ -351,4 +353,9 @@ async function readBoundedFile (path: string, maxBytes: number): Promise<Buffer>
   } finally {
     await handle.close()
   }
+}
+
+/** The isolate option for a configured deadline (the engine's default when unset). */
+export function deadline (ms: number | undefined): { deadlineMs?: number } {
+  return ms === undefined ? {} : { deadlineMs: ms }
 }

@@ -2,10 +2,10 @@
 // of the example policies to edit, signing keys made at test time, bundles built
 // and signed by the real OPA CLI, and a way to capture a command's output.
 import { generateKeyPairSync } from 'node:crypto'
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readBundleFiles } from '../../src/bundle/bundle.js'
+import { readBundle, readBundleFiles, type PolicyBundle } from '../../src/bundle/bundle.js'
 import { tarGz } from '../../src/toolchain/bundle-writer.js'
 import { wasmBuildArgs } from '../../src/toolchain/compiler.js'
 import { runOpa } from '../../src/toolchain/opa-cli.js'
@@ -87,5 +87,39 @@ export async function waitFor<T> (what: string, check: () => Promise<T | undefin
     if (v !== undefined && v !== false) return v
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+// Allows every input; `n` makes it slow (a comprehension over n numbers, about 1 µs each):
+// the evaluation deadline's tests.
+const SLOW_POLICY = `package slow
+
+import rego.v1
+
+decision := {"allow": true, "status": 200, "reasons": [], "rows": {"kind": "all"}, "work": count(squares)}
+
+squares := [x | some i in numbers.range(1, input.n); x := i * i]
+`
+
+/** Builds the slow policy (entrypoint `slow/decision`) with the real OPA into `out`, a bundle file. */
+export async function writeSlowBundle (out: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'verdict-slow-'))
+  try {
+    await mkdir(join(dir, 'src'))
+    await writeFile(join(dir, 'src', 'slow.rego'), SLOW_POLICY)
+    await runOpa(['build', '-t', 'wasm', '-e', 'slow/decision', '-o', out, join(dir, 'src')])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** The slow policy's bundle, read. */
+export async function buildSlowBundle (): Promise<PolicyBundle> {
+  const dir = await mkdtemp(join(tmpdir(), 'verdict-slow-'))
+  try {
+    await writeSlowBundle(join(dir, 'b.tar.gz'))
+    return await readBundle(await readFile(join(dir, 'b.tar.gz')))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
 }

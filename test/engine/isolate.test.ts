@@ -2,37 +2,13 @@
 // refused with EVALUATION_TIMEOUT (503) — never an allow, even when the policy
 // would have allowed — and the thread that ran it is replaced, so later
 // decisions (including those queued behind the slow one) are answered.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t from 'tap'
-import { readBundle, type PolicyBundle } from '../../src/bundle/bundle.js'
-import { runOpa } from '../../src/toolchain/opa-cli.js'
 import { loadDecisionPolicy } from '../../src/engine/policy.js'
 import { startIsolatedEvaluator } from '../../src/engine/isolate.js'
 import type { PolicyInput } from '../../src/engine/result.js'
+import { buildSlowBundle } from './helpers.js'
 
-// Allows every input; `n` makes it slow (a comprehension over n numbers, about 1 µs each).
-const POLICY = `package slow
-
-import rego.v1
-
-decision := {"allow": true, "status": 200, "reasons": [], "rows": {"kind": "all"}, "work": count(squares)}
-
-squares := [x | some i in numbers.range(1, input.n); x := i * i]
-`
-
-const build = async (): Promise<PolicyBundle> => {
-  const dir = await mkdtemp(join(tmpdir(), 'verdict-isolate-'))
-  try {
-    await mkdir(join(dir, 'src'))
-    await writeFile(join(dir, 'src', 'slow.rego'), POLICY)
-    await runOpa(['build', '-t', 'wasm', '-e', 'slow/decision', '-o', join(dir, 'b.tar.gz'), join(dir, 'src')])
-    return await readBundle(await readFile(join(dir, 'b.tar.gz')))
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-}
+const build = buildSlowBundle
 
 const SLOW = 20_000_000 // many seconds of WASM: only the deadline ends it
 const json = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v))

@@ -141,7 +141,9 @@ export async function startFleet (dir: string, log: (line: string) => void = () 
       await writeFile(configFile, [
         `server: { host: 127.0.0.1, port: ${port}, workers: 1, logLevel: warn }`,
         `policy: { bundleUrl: ${JSON.stringify(bundleUrl)}, verificationKey: ${JSON.stringify(keys.publicFile)},`,
-        `          polling: { minDelaySeconds: ${POLL.min}, maxDelaySeconds: ${POLL.max} } }`,
+        // A generous evaluation deadline: the rollout is judged by "no request
+        // failed", and a starved machine can reach the default 100 ms (tested apart).
+        `          polling: { minDelaySeconds: ${POLL.min}, maxDelaySeconds: ${POLL.max} }, evaluationDeadlineMs: 5000 }`,
         `authn: { basic: { secretsFile: ${JSON.stringify(join(dir, 'secrets.yaml'))}, pepperFile: ${JSON.stringify(join(dir, 'pepper'))} } }`
       ].join('\n'))
       const process = startProcess([SERVER_ENTRY], { VERDICT_CONFIG: configFile })

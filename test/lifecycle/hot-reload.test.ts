@@ -19,7 +19,9 @@ t.test('a syntax error hot-reloaded under load: no request fails, the last good 
   const policies = await copyPolicies(t)
   const callers = await startCallers()
   t.teardown(() => callers.close())
-  const app = await buildApp({ authn: callers.authn, policy: { dir: policies } })
+  // A generous evaluation deadline: this run judges the reload under load, not
+  // the deadline (tested on its own), which a starved machine can reach.
+  const app = await buildApp({ authn: callers.authn, policy: { dir: policies, evaluationDeadlineMs: 5000 } })
   t.teardown(() => app.close())
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
 

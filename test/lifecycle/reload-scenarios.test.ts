@@ -172,7 +172,10 @@ t.test('policy changes on disk are served within 2 s, under load, without a fail
   for (const [name, prepare] of scenarios) {
     await t.test(name, async (t) => {
       const { dir, caller, allow, steps } = await prepare(t, await copyPolicies(t))
-      const app = await buildApp({ authn: callers.authn, policy: { dir, reconcileIntervalMs: 3_600_000 } })
+      // A generous evaluation deadline: these runs judge reloads ("no request
+      // failed"), and on a starved machine the default 100 ms refuses ordinary
+      // decisions (503, fail closed); the deadline has its own tests.
+      const app = await buildApp({ authn: callers.authn, policy: { dir, reconcileIntervalMs: 3_600_000, evaluationDeadlineMs: 5000 } })
       t.teardown(() => app.close())
       const base = await app.listen({ host: '127.0.0.1', port: 0 })
       const health = async (): Promise<{ status: string, policy: { digest: string, sources: { active: string, onDisk: string } } }> =>
