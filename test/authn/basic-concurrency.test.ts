@@ -133,6 +133,29 @@ t.test('a request that joined a check sees a secrets reload made meanwhile', asy
   t.match(await basic.authenticate(Buffer.from(`${PAYROLL}:rotated`).toString('base64'), '192.0.2.1'), { ok: true }, 'the new secret works')
 })
 
+t.test('a reload between a check\'s answer and the requests waiting on it sends them back to the new secrets', async (t) => {
+  const config = resolveAuthnConfig({ basic: { cache: { maxEntries: 0 } } })
+  const before = createSecretStore(new Map([[PAYROLL, await hashSecret(PAYROLL_SECRET, 'hmac-sha256', PEPPER)]]), Buffer.from(PEPPER))
+  const after = createSecretStore(new Map([[PAYROLL, await hashSecret('rotated', 'hmac-sha256', PEPPER)]]), Buffer.from(PEPPER))
+  const local = localThrottleStore(config.basic.rateLimit)
+  let reloadOnSuccess = true
+  // The only point after the check has decided and before the waiting
+  // requests resume is the throttle's success report: reload there, once.
+  const throttle = {
+    begin: local.begin,
+    succeeded: (account: string, client: string) => {
+      local.succeeded(account, client)
+      if (reloadOnSuccess) { reloadOnSuccess = false; basic.replaceStore(after) }
+    }
+  }
+  const basic: BasicAuthenticator = new BasicAuthenticator(config.basic, { store: before, counters: createCounters(), throttle })
+  const encoded = Buffer.from(`${PAYROLL}:${PAYROLL_SECRET}`).toString('base64')
+  const results = await Promise.all([basic.authenticate(encoded, '192.0.2.1'), basic.authenticate(encoded, '192.0.2.1')])
+  t.notOk(reloadOnSuccess, 'the old secret was verified under the old secrets, then the secrets were replaced')
+  t.match(results, [{ ok: false, code: 'basic_invalid_credentials' }, { ok: false, code: 'basic_invalid_credentials' }],
+    'neither the check that began it nor the request that joined it is answered by the replaced secrets')
+})
+
 t.test('requests from another address do not join: each address has its own throttle', async (t) => {
   const config = resolveAuthnConfig({ basic: { rateLimit: { maxFailures: 1, delaySec: 60 } } })
   const store = createSecretStore(new Map([[PAYROLL, await hashSecret(PAYROLL_SECRET, 'hmac-sha256', PEPPER)]]), Buffer.from(PEPPER))
