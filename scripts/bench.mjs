@@ -13,7 +13,7 @@
 //
 // Options (flag or environment variable; defaults in brackets):
 //   --quick                       tiny durations, smallest scale only (smoke test)
-//   --only=table1|scale           one part [both]
+//   --only=table1|scale|reload    one part [both]; reload: only the reload gap of the largest scale
 //   --rounds=N      BENCH_ROUNDS      interleaved rounds of table 1 [3]
 //   --duration=S    BENCH_DURATION    seconds per timed run [8; quick 0.3]
 //   --warmup=S      BENCH_WARMUP      seconds of warm-up before each [1; quick 0.1]
@@ -47,7 +47,7 @@ function number (name, value, { integer = false, min = 0, exclusive = true } = {
   return n
 }
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  console.log('usage: node scripts/bench.mjs [--quick] [--only=table1|scale] [--rounds=3] [--duration=8] [--warmup=1] [--connections=16] [--inputs=200] [--seed=42] [--json=FILE] [--markdown=FILE]')
+  console.log('usage: node scripts/bench.mjs [--quick] [--only=table1|scale|reload] [--rounds=3] [--duration=8] [--warmup=1] [--connections=16] [--inputs=200] [--seed=42] [--json=FILE] [--markdown=FILE]')
   process.exit(0)
 }
 const known = ['quick', 'only', 'rounds', 'duration', 'warmup', 'connections', 'inputs', 'seed', 'json', 'markdown']
@@ -56,7 +56,7 @@ for (const arg of process.argv.slice(2)) {
 }
 const quick = option('quick', undefined, 'false') === 'true'
 const only = option('only', undefined, 'all')
-if (!['all', 'table1', 'scale'].includes(only)) fail(`--only must be table1 or scale (got ${only})`)
+if (!['all', 'table1', 'scale', 'reload'].includes(only)) fail(`--only must be table1, scale or reload (got ${only})`)
 const opts = {
   quick,
   only,
@@ -117,7 +117,7 @@ async function main () {
   const out = { machine: m, options: opts }
   const sections = []
   try {
-    if (opts.only !== 'scale') {
+    if (opts.only === 'all' || opts.only === 'table1') {
       console.log('Table 1: floor, Verdict, OPA')
       const t1 = await import('./bench/table1.mjs').then((mod) => mod.runTable1(ctx))
       if (t1.mismatches) return 1

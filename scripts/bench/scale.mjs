@@ -158,7 +158,9 @@ async function reloadGap ({ pool, request, n, bigPool, bigAuthorization, dir, co
 
 export async function runScale (ctx) {
   const { root, tmp, opts, dist } = ctx
-  const scales = opts.quick ? SCALES.slice(0, 1) : SCALES
+  // --only=reload: the largest scale's reload under load alone (no timed run, no big accounts).
+  const reloadOnly = opts.only === 'reload'
+  const scales = reloadOnly ? SCALES.slice(-1) : opts.quick ? SCALES.slice(0, 1) : SCALES
   const rows = []
   const raw = []
   let big
@@ -209,29 +211,30 @@ export async function runScale (ctx) {
         reportMismatches(mismatches)
         return { mismatches }
       }
-      const allowed = cases.filter((c) => c.engine.allow).length
-      const load = await httpLoad(pool, request, cases.length, { concurrency: opts.connections, warmupMs: opts.warmupMs, durationMs: opts.durationMs })
-      errors += unexpectedRefusals(load.refusals)
-      if (load.errors > 0) refused.push(`${fmtRate(scale.jobs)} jobs: ${refusalsText([load.refusals])}`)
-      const rss = rssBytes(verdict.child.pid)
-      process.stdout.write(`${fmtRate(load.perSecond)}/s; row filter … `)
+      if (!reloadOnly) {
+        const allowed = cases.filter((c) => c.engine.allow).length
+        const load = await httpLoad(pool, request, cases.length, { concurrency: opts.connections, warmupMs: opts.warmupMs, durationMs: opts.durationMs })
+        errors += unexpectedRefusals(load.refusals)
+        if (load.errors > 0) refused.push(`${fmtRate(scale.jobs)} jobs: ${refusalsText([load.refusals])}`)
+        const rss = rssBytes(verdict.child.pid)
+        process.stdout.write(`${fmtRate(load.perSecond)}/s; row filter … `)
 
-      // The row filter of the account in the most groups at this scale.
-      const widest = data.wide.at(-1)
-      const filter = await send(bigPool, { path: '/v1/decide', method: 'POST', headers: { 'content-type': 'application/json', authorization: authorization.get(widest.name) }, body: JSON.stringify({ request: { method: 'GET', path: JOBS_PATH } }) })
-      let filterText = label(filter)
-      if (filter.status === 200) filterText = `${fmtBytes(Buffer.byteLength(JSON.stringify(JSON.parse(filter.text).rows ?? null)))} (${fmtMs(filter.ms)} ms)`
-      rows.push([
-        `${fmtRate(scale.jobs)} jobs, ${fmtRate(scale.accounts)} accounts, ${fmtRate(data.groups)} groups, ${fmtRate(data.memberships)} memberships`,
-        fmtBytes(yamlBytes), fmtSeconds(compileMs), fmtSeconds(loadMs), fmtSeconds(verdict.startMs), fmtBytes(rss),
-        fmtMs(load.p50Ms), fmtMs(load.p99Ms), fmtRate(load.perSecond), `${fmtRate(widest.jobs)} jobs: ${filterText}`
-      ])
-      raw.push({ ...scale, data, yamlBytes, compileMs, loadMs, startMs: verdict.startMs, rssBytes: rss, load, allowed, cases: cases.length, medianAnswerBytes: sizes.sort((a, b) => a - b)[sizes.length >> 1], rowFilter: { account: widest.name, jobs: widest.jobs, status: filter.status, text: filterText } })
-      console.log('done')
-
+        // The row filter of the account in the most groups at this scale.
+        const widest = data.wide.at(-1)
+        const filter = await send(bigPool, { path: '/v1/decide', method: 'POST', headers: { 'content-type': 'application/json', authorization: authorization.get(widest.name) }, body: JSON.stringify({ request: { method: 'GET', path: JOBS_PATH } }) })
+        let filterText = label(filter)
+        if (filter.status === 200) filterText = `${fmtBytes(Buffer.byteLength(JSON.stringify(JSON.parse(filter.text).rows ?? null)))} (${fmtMs(filter.ms)} ms)`
+        rows.push([
+          `${fmtRate(scale.jobs)} jobs, ${fmtRate(scale.accounts)} accounts, ${fmtRate(data.groups)} groups, ${fmtRate(data.memberships)} memberships`,
+          fmtBytes(yamlBytes), fmtSeconds(compileMs), fmtSeconds(loadMs), fmtSeconds(verdict.startMs), fmtBytes(rss),
+          fmtMs(load.p50Ms), fmtMs(load.p99Ms), fmtRate(load.perSecond), `${fmtRate(widest.jobs)} jobs: ${filterText}`
+        ])
+        raw.push({ ...scale, data, yamlBytes, compileMs, loadMs, startMs: verdict.startMs, rssBytes: rss, load, allowed, cases: cases.length, medianAnswerBytes: sizes.sort((a, b) => a - b)[sizes.length >> 1], rowFilter: { account: widest.name, jobs: widest.jobs, status: filter.status, text: filterText } })
+        console.log('done')
+      }
       if (largest) {
-        big = []
-        for (const w of data.wide) {
+        big = reloadOnly ? undefined : []
+        for (const w of reloadOnly ? [] : data.wide) {
           process.stdout.write(`  big account, ${fmtRate(w.jobs)} jobs … `)
           const r = await bigAccount(bigPool, authorization.get(w.name), { count: opts.quick ? 3 : 10, budgetMs: opts.quick ? 5000 : 60_000 })
           big.push({ jobs: w.jobs, ...r })

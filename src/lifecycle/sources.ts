@@ -8,7 +8,11 @@ import { createHash } from 'node:crypto'
 import type { Dirent } from 'node:fs'
 import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setImmediate as turn } from 'node:timers/promises'
 import { isHiddenName, isTestFile } from '../toolchain/compiler.js'
+
+/** Bytes hashed per turn of the event loop (about 2 ms of SHA-256). */
+const HASH_SLICE_BYTES = 1024 * 1024
 
 /** File names OPA's loader reads (its extension match is case-sensitive: `x.JSON` is not read). */
 const LOADED_NAME = /\.(?:rego|json|ya?ml|tar\.gz)$/
@@ -40,10 +44,15 @@ export async function digestPolicySources (dir: string): Promise<SourcesDigest> 
   const files = (await listPolicySources(dir)).sort()
   const contents = await Promise.all(files.map((file) => readFile(join(dir, file))))
   const hash = createHash('sha256')
-  files.forEach((file, i) => {
+  for (const [i, file] of files.entries()) {
     const content = contents[i] as Buffer
-    hash.update(`${file}\0${content.length}\0`).update(content)
-  })
+    hash.update(`${file}\0${content.length}\0`)
+    // In slices, a turn of the event loop between them: 8 MB hashed at once paused answering for 35 ms.
+    for (let at = 0; at < content.length; at += HASH_SLICE_BYTES) {
+      if (at > 0) await turn()
+      hash.update(content.subarray(at, at + HASH_SLICE_BYTES))
+    }
+  }
   return { digest: 'sha256:' + hash.digest('hex'), files }
 }
 

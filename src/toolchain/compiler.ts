@@ -7,15 +7,15 @@
 // The OPA arguments live here once: the engine (start and hot reload), `verdict
 // build`, `verdict check` and `verdict test` all build the served bundle with
 // wasmBuildArgs(), so what is tested is what is served.
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CORE_SCHEMA, load as loadYaml, YAMLException } from 'js-yaml'
 import { PolicyCompileError } from '../errors.js'
 import { readBundle, type PolicyBundle } from '../bundle/bundle.js'
 import { runOpaExit } from './opa-cli.js'
-import { checkBundleData, checkPolicyData } from './policy-data-check.js'
+import { checkPolicyData } from './policy-data-check.js'
+import { offThread } from './off-thread.js'
 
 /** Policy tests sit beside the policies (x_test.rego) and are for `opa test`, not for the served bundle. */
 export const TEST_FILES = '*_test.rego'
@@ -122,69 +122,18 @@ async function checkRego (dir: string, options: CheckOptions): Promise<PolicyPro
  * Builds the served WASM bundle into `output`; throws PolicyCompileError with OPA's
  * message, paths as the caller names them. OPA parses YAML data very slowly (9 MB,
  * 100k jobs: 57 s; the same data as JSON: 0.7 s), so the directory is staged first
- * with every YAML data file converted to JSON (stageJsonData); the YAML stays the source.
+ * with every YAML data file converted to JSON (stage-data.ts); the YAML stays the source.
  */
 export async function buildWasm (dir: string, entrypoint: string, output: string, revision?: string): Promise<void> {
   const stage = await mkdtemp(join(tmpdir(), 'verdict-stage-'))
   try {
-    await stageJsonData(resolve(dir), stage, dir)
+    // js-yaml reads 9.9 MB of YAML in about a second: in the data thread, so answering goes on meanwhile.
+    await offThread.stageJsonData(resolve(dir), stage, dir)
     const r = await runOpaExit(wasmBuildArgs(entrypoint, output, revision), { cwd: stage })
     if (r.code !== 0) throw new PolicyCompileError(relocate((r.stderr.trim() || r.stdout.trim()).replace(/^error: /, ''), dir))
   } finally {
     await rm(stage, { recursive: true, force: true })
   }
-}
-
-/** The suffix a staged YAML file gets: `data.yaml` is staged as `data.yaml.json` (no clash with a `data.json` beside it). */
-const STAGED_JSON = '.json'
-const isYamlName = (name: string): boolean => /\.ya?ml$/i.test(name)
-const MAX_DEPTH = 64
-
-/**
- * Mirrors the policy directory `from` into `to` as OPA would read it: hidden
- * entries are left out (OPA is told to ignore them too), YAML files are parsed
- * (YAML 1.2 core schema, as OPA reads them: `yes` stays a string; duplicate keys
- * and several documents in one file are errors) and written as JSON at the same
- * place, and every other file is copied byte for byte, so OPA loads the same
- * documents at the same data paths and the Rego source paths in policy.wasm stay
- * relative and unchanged. Symbolic links are followed (ConfigMap volumes).
- */
-export async function stageJsonData (from: string, to: string, shownAs: string, depth = 0): Promise<void> {
-  if (depth > MAX_DEPTH) throw new PolicyCompileError(`${shownAs}: directories nested deeper than ${MAX_DEPTH} levels (a symbolic link loop?)`)
-  await mkdir(to, { recursive: true })
-  for (const name of await readdir(from)) {
-    if (isHiddenName(name)) continue
-    const source = join(from, name)
-    const info = await stat(source)
-    if (info.isDirectory()) {
-      await stageJsonData(source, join(to, name), join(shownAs, name), depth + 1)
-    } else if (!info.isFile()) {
-      continue
-    } else if (isYamlName(name)) {
-      await writeFile(join(to, name + STAGED_JSON), yamlToJson(await readFile(source, 'utf8'), join(shownAs, name)))
-    } else {
-      await copyFile(source, join(to, name))
-    }
-  }
-}
-
-function yamlToJson (text: string, shownAs: string): string {
-  let value: unknown
-  try {
-    value = loadYaml(text, { schema: CORE_SCHEMA, filename: shownAs })
-  } catch (err) {
-    if (err instanceof YAMLException) {
-      throw new PolicyCompileError(`${shownAs}:${(err.mark?.line ?? 0) + 1}: ${err.reason}`)
-    }
-    throw new PolicyCompileError(`${shownAs}: ${(err as Error).message}`)
-  }
-  // An empty file is no document: OPA reads it as nothing at that path.
-  if (value === undefined) return '{}'
-  // JSON has no .inf or .nan, and JSON.stringify would quietly write null: refuse, as OPA does.
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'number' && !Number.isFinite(v)) throw new PolicyCompileError(`${shownAs}: ${v} is not a JSON number`)
-    return v
-  })
 }
 
 export interface CompileOptions {
@@ -218,7 +167,8 @@ export async function compilePolicies (options: CompileOptions): Promise<PolicyB
   }
   // The data check on the data as built: exactly what will be evaluated.
   if (check && options.checkData !== false) {
-    const problems = await checkBundleData(options.dir, bundle.dataJson)
+    // JSON.parse and the schema check of 100k jobs take about 0.7 s: in the data thread too.
+    const problems = await offThread.checkBundleData(options.dir, bundle.dataJson)
     if (problems.length > 0) throw new PolicyCompileError(problems.map(formatProblem).join('\n'))
   }
   return bundle
