@@ -60,9 +60,12 @@ t.test('32 concurrent requests with the right secret from one address all get in
   t.equal(app.authnCounters.basicCacheMisses, 1, 'the identical headers shared one check (one hash)')
   t.equal(app.authnCounters.basicRateLimited, 0)
 
+  // Cold requests that arrived after the one check had answered were already
+  // cache hits (how many depends on the machine's timing): count the warm ones alone.
+  const hitsBefore = app.authnCounters.basicCacheHits
   const warm = await burst(Array(N).fill(header(PAYROLL_SECRET)))
   t.same(warm, Array(N).fill('accepted'), 'warm cache: every request accepted')
-  t.equal(app.authnCounters.basicCacheHits, N, 'all answered from the cache')
+  t.equal(app.authnCounters.basicCacheHits - hitsBefore, N, 'all answered from the cache')
 })
 
 t.test('with the cache off, 32 concurrent right requests all get in', async (t) => {
